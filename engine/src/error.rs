@@ -68,7 +68,9 @@ pub enum Error {
 
     /// An earlier write or fsync failed, so what is on disk is unknown; the
     /// store refuses further writes until it is reopened and recovered.
-    #[error("the store refuses writes after an earlier failed write or sync ({0}); reopen it to recover")]
+    #[error(
+        "the store refuses writes after an earlier failed write or sync ({0}); reopen it to recover"
+    )]
     Poisoned(String),
 
     /// The store or transaction was closed.

@@ -141,13 +141,19 @@ mod tests {
         let seek = seek_key(b"k", 6);
         assert_eq!(compare_internal_keys(&v7, &seek), Ordering::Less);
         assert_eq!(compare_internal_keys(&seek, &v5), Ordering::Less);
-        assert_eq!(compare_internal_keys(&seek_key(b"k", 5), &v5), Ordering::Equal);
+        assert_eq!(
+            compare_internal_keys(&seek_key(b"k", 5), &v5),
+            Ordering::Equal
+        );
     }
 
     #[test]
     fn split_round_trips() {
         let k = encode_internal_key(b"user", 42, ValueKind::Delete);
-        assert_eq!(split_internal_key(&k), (&b"user"[..], 42, ValueKind::Delete));
+        assert_eq!(
+            split_internal_key(&k),
+            (&b"user"[..], 42, ValueKind::Delete)
+        );
         assert!(is_valid_internal_key(&k));
         assert!(!is_valid_internal_key(b"short"));
     }

@@ -1,9 +1,53 @@
-//! The LSM storage engine.
+//! The LSM storage engine: an ordered, durable, crash-safe key-value store.
+//!
+//! Keys and values are byte strings; keys order bytewise. Every write gets a
+//! sequence number, and every read happens at one — so a reader sees a
+//! consistent point in time while writers keep writing, and the MVCC layer
+//! above builds its snapshots on these numbers.
+//!
+//! ```text
+//!   write ──> write_path (group commit) ──> log/ (WAL, fsync) ──> memtable
+//!                                                                     │ full: frozen
+//!   read  <── scan / get <── merge of memtables + tables             ▼
+//!                                     ▲                   background: flush to L0 table
+//!                                     │                              │
+//!                               version (tables per level) <── compaction/ (L0→L1→…)
+//!                                     ▲
+//!                               manifest/ (edits, fsynced before a file is live)
+//! ```
+//!
+//! The module list reads like the design: [`key`] (internal keys),
+//! [`batch`], [`log`], [`memtable`], [`sstable`] (block, bloom, table
+//! builder/reader/iterator, cache), [`manifest`], [`version`], [`merge`] and
+//! [`scan`] (iterators), [`compaction`], [`write_path`], [`background`],
+//! [`recovery`], and [`store`], the public [`Store`].
+
+pub mod background;
 pub mod batch;
 pub mod coding;
+pub mod compaction;
+pub mod files;
 pub mod key;
+pub mod log;
+pub mod manifest;
+pub mod memtable;
+pub mod merge;
+pub mod options;
+pub mod recovery;
+pub mod scan;
+pub mod sstable;
+pub mod store;
+pub mod version;
+pub mod write_path;
 
-/// Longest key the store accepts.
+pub use batch::WriteBatch;
+pub use key::{SeqNo, ValueKind};
+pub use options::{CompactionFilter, Durability, StoreOptions};
+pub use scan::Scan;
+pub use sstable::TableOptions;
+pub use store::{Snapshot, Store, StoreStats};
+
+/// Longest key the store accepts (64 KiB).
 pub const MAX_KEY_SIZE: usize = 64 * 1024;
-/// Longest value the store accepts.
+/// Longest value the store accepts (64 MiB).
 pub const MAX_VALUE_SIZE: usize = 64 * 1024 * 1024;

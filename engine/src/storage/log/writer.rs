@@ -1,0 +1,179 @@
+//! `LogWriter`: appends records to one log file, buffering them until
+//! [`LogWriter::flush`] or [`LogWriter::sync`], and refusing all work after a
+//! failed write or fsync.
+//!
+//! Why poison instead of retrying: when `fsync` fails, Linux may already have
+//! dropped the dirty pages and cleared the error, so a second `fsync` can
+//! succeed without the data ever reaching the disk. What is on disk is
+//! unknown; only reopening the store and recovering from the file tells.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::storage::files::{parent_dir, sync_dir};
+
+use super::{HEADER_LEN, MAX_RECORD_LEN, encode_header};
+
+/// Buffered bytes beyond which [`LogWriter::add_record`] hands the buffer to
+/// the OS on its own.
+const BUFFER_LIMIT: usize = 64 * 1024;
+
+/// Appends checksummed records to a log file.
+#[derive(Debug)]
+pub struct LogWriter {
+    path: PathBuf,
+    file: File,
+    /// Records not yet handed to the OS.
+    buffer: Vec<u8>,
+    /// Bytes already handed to the OS (the file length as we know it).
+    written: u64,
+    /// Why the writer refuses work, once a write or sync has failed.
+    poisoned: Option<String>,
+}
+
+impl LogWriter {
+    /// Creates (or truncates) the log at `path` and fsyncs its directory so
+    /// the new file's name survives a crash.
+    pub fn create(path: &Path) -> Result<LogWriter> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        sync_dir(parent_dir(path))?;
+        Ok(LogWriter::from_file(path, file, 0))
+    }
+
+    /// Reopens an existing log to append after its last byte (after recovery
+    /// has truncated any torn tail with [`super::truncate_at`]).
+    pub fn append(path: &Path) -> Result<LogWriter> {
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        Ok(LogWriter::from_file(path, file, len))
+    }
+
+    fn from_file(path: &Path, file: File, written: u64) -> LogWriter {
+        LogWriter {
+            path: path.to_path_buf(),
+            file,
+            buffer: Vec::with_capacity(BUFFER_LIMIT),
+            written,
+            poisoned: None,
+        }
+    }
+
+    /// Appends one record holding `payload` and returns its offset in the
+    /// file. The record is buffered: it reaches the OS on [`Self::flush`] and
+    /// the disk on [`Self::sync`].
+    pub fn add_record(&mut self, payload: &[u8]) -> Result<u64> {
+        self.check_poisoned()?;
+        if payload.len() > MAX_RECORD_LEN {
+            return Err(Error::InvalidArgument(format!(
+                "log record of {} bytes exceeds the limit of {MAX_RECORD_LEN} bytes",
+                payload.len()
+            )));
+        }
+        let offset = self.len();
+        let header = encode_header(payload);
+        if self.buffer.len() + HEADER_LEN + payload.len() <= BUFFER_LIMIT {
+            self.buffer.extend_from_slice(&header);
+            self.buffer.extend_from_slice(payload);
+        } else {
+            // A large record goes straight to the file after what is buffered,
+            // rather than being copied into the buffer first.
+            self.buffer.extend_from_slice(&header);
+            self.flush()?;
+            self.write_to_file(payload)?;
+        }
+        Ok(offset)
+    }
+
+    /// Hands every buffered byte to the OS (no fsync).
+    pub fn flush(&mut self) -> Result<()> {
+        self.check_poisoned()?;
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let buffer = std::mem::take(&mut self.buffer);
+        let result = self.write_to_file(&buffer);
+        self.buffer = buffer;
+        self.buffer.clear();
+        result
+    }
+
+    /// Flushes, then fsyncs the file's data: every record added so far is on
+    /// disk when this returns `Ok`.
+    pub fn sync(&mut self) -> Result<()> {
+        self.flush()?;
+        if let Err(e) = self.file.sync_data() {
+            return Err(self.poison("fsync", e));
+        }
+        Ok(())
+    }
+
+    /// Bytes in the log, buffered ones included: the offset the next record
+    /// will get.
+    pub fn len(&self) -> u64 {
+        self.written + self.buffer.len() as u64
+    }
+
+    /// True when the log holds no byte.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The log file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// True once a write or sync has failed; every later call then fails.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.is_some()
+    }
+
+    fn write_to_file(&mut self, bytes: &[u8]) -> Result<()> {
+        match self.file.write_all(bytes) {
+            Ok(()) => {
+                self.written += bytes.len() as u64;
+                Ok(())
+            }
+            Err(e) => Err(self.poison("write", e)),
+        }
+    }
+
+    fn check_poisoned(&self) -> Result<()> {
+        match &self.poisoned {
+            Some(reason) => Err(Error::Poisoned(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Records the failure so later calls refuse, and returns the I/O error
+    /// for this call.
+    fn poison(&mut self, operation: &str, e: std::io::Error) -> Error {
+        self.poisoned = Some(format!(
+            "{operation} of log {} failed: {e}",
+            self.path.display()
+        ));
+        self.buffer.clear();
+        Error::io(&self.path, e)
+    }
+}
+
+impl Drop for LogWriter {
+    /// Hands buffered records to the OS on a best-effort basis. Nothing
+    /// unsynced was promised durable, so a failure here loses nothing that was
+    /// acknowledged.
+    fn drop(&mut self) {
+        if self.poisoned.is_none() {
+            let _ = self.flush();
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! Opening a store: directory checks, manifest replay, log replay, cleanup.
+//!
+//! 1. Create the directory if allowed; take the `LOCK` file (a second opener
+//!    gets [`Error::Locked`]). A directory without `CURRENT` must be empty
+//!    (apart from `LOCK`) to become a new database; anything else is
+//!    [`Error::NotADatabase`].
+//! 2. Read `CURRENT` and replay the manifest it names: the live tables per
+//!    level, the oldest log still needed, the next file number, the last
+//!    sequence number. Open every live table (footer, index and filter are
+//!    checksummed, so a damaged table is reported here).
+//! 3. Replay every log at or after the oldest needed one, in order, into
+//!    memtables (flushed to L0 tables as they fill). A torn tail — a record
+//!    cut short by a crash — ends the replay of that log and is cut off; a
+//!    record that fails its checksum elsewhere is [`Error::Corruption`].
+//! 4. Write the recovered memtable to an L0 table, start a fresh log, and
+//!    write a new manifest holding the whole state; `CURRENT` is switched to
+//!    it atomically. Only then are the replayed logs, the old manifest and any
+//!    file no version names (leftovers of an interrupted flush or compaction)
+//!    deleted. A crash anywhere in this sequence leaves the old state intact.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use crate::storage::background::{compaction_thread, flush_thread};
+use crate::storage::batch::WriteBatch;
+use crate::storage::files::{
+    DirLock, FileKind, log_path, parse_file_name, table_path,
+};
+use crate::storage::key::{SeqNo, user_key};
+use crate::storage::log::{LogReader, LogWriter, truncate_at};
+use crate::storage::manifest::{ManifestState, ManifestWriter, VersionEdit, load_manifest, read_current};
+use crate::storage::memtable::MemTable;
+use crate::storage::options::StoreOptions;
+use crate::storage::sstable::{BlockCache, Table};
+use crate::storage::store::{SnapshotList, State, Store, StoreInner, SuperVersion};
+use crate::storage::version::{NUM_LEVELS, TableHandle, Version};
+use crate::storage::write_path::WriteQueue;
+use crate::{Error, Result};
+
+/// Opens and recovers the store in `dir`.
+pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
+    if !dir.exists() {
+        if !options.create_if_missing {
+            return Err(Error::NotADatabase {
+                path: dir.to_path_buf(),
+                reason: "the directory does not exist".into(),
+            });
+        }
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    if !dir.is_dir() {
+        return Err(Error::NotADatabase {
+            path: dir.to_path_buf(),
+            reason: "it is not a directory".into(),
+        });
+    }
+    let lock = DirLock::acquire(dir)?;
+    let mut state = match read_current(dir)? {
+        Some(number) => load_manifest(dir, number)?,
+        None => {
+            check_empty(dir, &options)?;
+            ManifestState::default()
+        }
+    };
+
+    let cache = Arc::new(BlockCache::new(options.block_cache_size));
+    let mut version = Version::default();
+    let mut live = Vec::new();
+    for (level, files) in state.files.iter().enumerate() {
+        for meta in files {
+            let path = table_path(dir, meta.number);
+            let table = Arc::new(Table::open(meta.number, path.clone(), Arc::clone(&cache))?);
+            live.push((level, Arc::new(TableHandle::new(meta.clone(), table, path))));
+        }
+    }
+    version = version.apply(&[], live);
+
+    let max_on_disk = max_file_number(dir)?;
+    let next_file = AtomicU64::new(state.next_file_number.max(max_on_disk + 1).max(1));
+    let mut last_seq = state.last_seq;
+    let mut new_tables: Vec<(usize, Arc<TableHandle>)> = Vec::new();
+
+    // Replay the logs into memtables, flushing as they fill.
+    let mut mem = Arc::new(MemTable::new(0));
+    for number in logs_to_replay(dir, state.log_number)? {
+        let path = log_path(dir, number);
+        let mut reader = LogReader::open(&path)?;
+        while let Some((offset, payload)) = reader.next_record()? {
+            let (batch, first_seq) = WriteBatch::decode(&payload).ok_or_else(|| {
+                Error::corruption(&path, offset, "log record is not a well-formed write batch")
+            })?;
+            mem.apply(&batch, first_seq);
+            if !batch.is_empty() {
+                last_seq = last_seq.max(first_seq + batch.len() as SeqNo - 1);
+            }
+            if mem.approximate_size() >= options.memtable_size {
+                new_tables.push((0, flush_recovered(dir, &options, &cache, &next_file, &mem)?));
+                mem = Arc::new(MemTable::new(0));
+            }
+        }
+        if let Some(torn_at) = reader.torn_tail() {
+            truncate_at(&path, torn_at)?;
+        }
+    }
+    if !mem.is_empty() {
+        new_tables.push((0, flush_recovered(dir, &options, &cache, &next_file, &mem)?));
+    }
+    version = version.apply(&[], new_tables);
+
+    // A fresh log, then a new manifest naming the whole recovered state.
+    let log_number = next_file.fetch_add(1, Ordering::SeqCst);
+    let wal = LogWriter::create(&log_path(dir, log_number))?;
+    let manifest_number = next_file.fetch_add(1, Ordering::SeqCst);
+    state.log_number = log_number;
+    state.last_seq = last_seq;
+    state.next_file_number = next_file.load(Ordering::SeqCst);
+    state.files = (0..NUM_LEVELS)
+        .map(|l| version.level(l).iter().map(|t| t.meta.clone()).collect())
+        .collect();
+    let snapshot: VersionEdit = state.to_snapshot_edit();
+    let manifest = ManifestWriter::create(dir, manifest_number, &snapshot)?;
+    remove_unneeded_files(dir, &version, log_number, manifest_number);
+
+    let compact_pointers = state
+        .compact_pointers
+        .iter()
+        .map(|p| p.as_deref().map(|ikey| user_key(ikey).to_vec()))
+        .collect();
+    let mem = Arc::new(MemTable::new(log_number));
+    let version = Arc::new(version);
+    let super_version = SuperVersion {
+        mem: Arc::clone(&mem),
+        imms: Vec::new(),
+        version: Arc::clone(&version),
+    };
+    let inner = Arc::new(StoreInner {
+        dir: dir.to_path_buf(),
+        cache,
+        next_file,
+        visible_seq: AtomicU64::new(last_seq),
+        state: Mutex::new(State {
+            mem,
+            imms: Vec::new(),
+            version,
+            compact_pointers,
+            bg_error: None,
+            shutting_down: false,
+            compaction_wanted: true,
+            compacting: false,
+        }),
+        work: Condvar::new(),
+        manifest: Mutex::new(manifest),
+        super_version: RwLock::new(Arc::new(super_version)),
+        snapshots: Arc::new(SnapshotList::default()),
+        wal: Mutex::new(wal),
+        writes: WriteQueue::default(),
+        options,
+        _lock: lock,
+    });
+    let spawn = |name: &str, body: fn(Arc<StoreInner>)| {
+        let inner = Arc::clone(&inner);
+        std::thread::Builder::new()
+            .name(name.to_string())
+            .spawn(move || body(inner))
+            .map_err(|e| Error::io(dir, e))
+    };
+    let threads = vec![
+        spawn("isodb-flush", flush_thread)?,
+        spawn("isodb-compact", compaction_thread)?,
+    ];
+    Ok(Store { inner, threads })
+}
+
+/// A directory without `CURRENT` may become a database only if it is empty.
+fn check_empty(dir: &Path, options: &StoreOptions) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        match parse_file_name(&name) {
+            Some(FileKind::Lock) => {}
+            Some(FileKind::Temp) => {}
+            Some(_) => {
+                return Err(Error::corruption(
+                    dir.join("CURRENT"),
+                    0,
+                    format!("CURRENT is missing but database file {name} exists"),
+                ));
+            }
+            None => {
+                return Err(Error::NotADatabase {
+                    path: dir.to_path_buf(),
+                    reason: format!("it already holds {name:?}, which isodb did not write"),
+                });
+            }
+        }
+    }
+    if !options.create_if_missing {
+        return Err(Error::NotADatabase {
+            path: dir.to_path_buf(),
+            reason: "it holds no database and create_if_missing is off".into(),
+        });
+    }
+    Ok(())
+}
+
+fn max_file_number(dir: &Path) -> Result<u64> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    Ok(entries
+        .flatten()
+        .filter_map(|e| match parse_file_name(e.file_name().to_str()?)? {
+            FileKind::Log(n) | FileKind::Table(n) | FileKind::Manifest(n) => Some(n),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0))
+}
+
+fn logs_to_replay(dir: &Path, oldest_needed: u64) -> Result<Vec<u64>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut logs: Vec<u64> = entries
+        .flatten()
+        .filter_map(|e| match parse_file_name(e.file_name().to_str()?)? {
+            FileKind::Log(n) if n >= oldest_needed => Some(n),
+            _ => None,
+        })
+        .collect();
+    logs.sort_unstable();
+    Ok(logs)
+}
+
+fn flush_recovered(
+    dir: &Path,
+    options: &StoreOptions,
+    cache: &Arc<BlockCache>,
+    next_file: &AtomicU64,
+    mem: &Arc<MemTable>,
+) -> Result<Arc<TableHandle>> {
+    let number = next_file.fetch_add(1, Ordering::SeqCst);
+    let path = table_path(dir, number);
+    let mut builder = crate::storage::sstable::TableBuilder::create(path.clone(), options.table.clone())?;
+    for entry in mem.iter(std::ops::Bound::Unbounded, std::ops::Bound::Unbounded) {
+        let (ikey, value) = entry?;
+        builder.add(&ikey, &value)?;
+    }
+    let meta = builder.finish()?;
+    let table = Arc::new(Table::open(number, path.clone(), Arc::clone(cache))?);
+    let meta = crate::storage::manifest::FileMeta {
+        number,
+        file_size: meta.file_size,
+        entries: meta.entries,
+        smallest: meta.smallest,
+        largest: meta.largest,
+    };
+    Ok(Arc::new(TableHandle::new(meta, table, path)))
+}
+
+/// Deletes every file the new state does not need. Failures are harmless:
+/// the next open tries again.
+fn remove_unneeded_files(dir: &Path, version: &Version, log_number: u64, manifest_number: u64) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let live: std::collections::HashSet<u64> = version.all_tables().map(|(_, t)| t.meta.number).collect();
+    for entry in entries.flatten() {
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        let unneeded = match parse_file_name(&name) {
+            Some(FileKind::Log(n)) => n < log_number,
+            Some(FileKind::Table(n)) => !live.contains(&n),
+            Some(FileKind::Manifest(n)) => n != manifest_number,
+            Some(FileKind::Temp) => true,
+            _ => false,
+        };
+        if unneeded {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! `Store`: the LSM key-value store — the public face of the storage layer.
+//!
+//! State and locks, in the order they may be taken:
+//!
+//! 1. `manifest` — the manifest writer; held while an edit is synced.
+//! 2. `state` — memtables, the current [`Version`], background flags. The
+//!    condition variable `work` signals background threads and stalled writers.
+//! 3. `super_version` — a read-mostly pointer to the (memtable, frozen
+//!    memtables, version) triple that readers start from.
+//!
+//! The write queue and the log writer belong to the write path
+//! ([`crate::storage::write_path`]); flush and compaction threads live in
+//! [`crate::storage::background`]; opening and recovery in
+//! [`crate::storage::recovery`].
+//!
+//! Reads never lock the write path: they clone the current super version,
+//! read the visible sequence number, and search memtable, frozen memtables and
+//! tables in that order.
+
+use std::collections::BTreeMap;
+use std::ops::{Bound, RangeBounds};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use crate::storage::batch::WriteBatch;
+use crate::storage::files::DirLock;
+use crate::storage::key::{SeqNo, ValueKind};
+use crate::storage::log::LogWriter;
+use crate::storage::manifest::ManifestWriter;
+use crate::storage::memtable::{FoundVersion, MemTable};
+use crate::storage::merge::{EntryIterator, LevelIterator, MergeIterator};
+use crate::storage::options::{Durability, StoreOptions};
+use crate::storage::scan::Scan;
+use crate::storage::sstable::BlockCache;
+use crate::storage::version::{NUM_LEVELS, Version};
+use crate::storage::write_path::WriteQueue;
+use crate::storage::{MAX_KEY_SIZE, MAX_VALUE_SIZE};
+use crate::{Error, Result};
+
+/// What a reader starts from: the active memtable, the frozen ones waiting
+/// for their flush (newest first), and the table version.
+pub struct SuperVersion {
+    /// The memtable writes go to.
+    pub mem: Arc<MemTable>,
+    /// Frozen memtables, newest first.
+    pub imms: Vec<Arc<MemTable>>,
+    /// The live tables.
+    pub version: Arc<Version>,
+}
+
+impl SuperVersion {
+    /// Newest version of `key` with `seq <= at`, searching newest data first.
+    pub fn get(&self, key: &[u8], at: SeqNo) -> Result<Option<FoundVersion>> {
+        if let Some(found) = self.mem.get(key, at) {
+            return Ok(Some(found));
+        }
+        for imm in &self.imms {
+            if let Some(found) = imm.get(key, at) {
+                return Ok(Some(found));
+            }
+        }
+        self.version.get(key, at)
+    }
+
+    /// Every version of every key in `[lower, upper]`, merged in internal order.
+    pub fn merged(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> MergeIterator {
+        let mut sources: Vec<EntryIterator> = Vec::new();
+        sources.push(Box::new(self.mem.iter(lower, upper)));
+        for imm in &self.imms {
+            sources.push(Box::new(imm.iter(lower, upper)));
+        }
+        let owned = |b: Bound<&[u8]>| b.map(<[u8]>::to_vec);
+        for table in self.version.level(0) {
+            if table.overlaps(lower, upper) {
+                sources.push(Box::new(table.table.iter(owned(lower), owned(upper))));
+            }
+        }
+        for level in 1..NUM_LEVELS {
+            let tables = self.version.overlapping(level, lower, upper);
+            if !tables.is_empty() {
+                sources.push(Box::new(LevelIterator::new(tables, owned(lower), owned(upper))));
+            }
+        }
+        MergeIterator::new(sources)
+    }
+}
+
+/// Mutable state guarded by `StoreInner::state`.
+pub(crate) struct State {
+    pub mem: Arc<MemTable>,
+    /// Frozen memtables, oldest first (the flush order).
+    pub imms: Vec<Arc<MemTable>>,
+    pub version: Arc<Version>,
+    /// Largest user key compacted last, per level (round-robin pointer).
+    pub compact_pointers: Vec<Option<Vec<u8>>>,
+    /// Set when a background flush or compaction failed: writes are refused.
+    pub bg_error: Option<String>,
+    pub shutting_down: bool,
+    /// A compaction may be needed (set after flushes and installs).
+    pub compaction_wanted: bool,
+    /// A manual compaction or the background thread is compacting.
+    pub compacting: bool,
+}
+
+/// Live snapshots: sequence number -> how many hold it.
+#[derive(Default)]
+pub(crate) struct SnapshotList {
+    held: Mutex<BTreeMap<SeqNo, usize>>,
+}
+
+impl SnapshotList {
+    /// The oldest sequence number a snapshot holds, or `latest` when none.
+    pub fn oldest(&self, latest: SeqNo) -> SeqNo {
+        self.held.lock().keys().next().copied().unwrap_or(latest).min(latest)
+    }
+
+    fn release(&self, seq: SeqNo) {
+        let mut held = self.held.lock();
+        if let Some(count) = held.get_mut(&seq) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&seq);
+            }
+        }
+    }
+}
+
+/// Everything the store's threads share.
+pub(crate) struct StoreInner {
+    pub dir: PathBuf,
+    pub options: StoreOptions,
+    pub cache: Arc<BlockCache>,
+    pub next_file: AtomicU64,
+    /// The newest sequence number readers may see.
+    pub visible_seq: AtomicU64,
+    pub state: Mutex<State>,
+    /// Wakes background threads and writers stalled on them.
+    pub work: Condvar,
+    pub manifest: Mutex<ManifestWriter>,
+    pub super_version: RwLock<Arc<SuperVersion>>,
+    pub snapshots: Arc<SnapshotList>,
+    pub wal: Mutex<LogWriter>,
+    pub writes: WriteQueue,
+    pub _lock: DirLock,
+}
+
+impl StoreInner {
+    /// Publishes a new super version from `state`. Call with `state` locked.
+    pub fn install_super_version(&self, state: &State) {
+        let sv = SuperVersion {
+            mem: Arc::clone(&state.mem),
+            imms: state.imms.iter().rev().cloned().collect(),
+            version: Arc::clone(&state.version),
+        };
+        *self.super_version.write() = Arc::new(sv);
+    }
+
+    pub fn current(&self) -> Arc<SuperVersion> {
+        Arc::clone(&self.super_version.read())
+    }
+
+    pub fn visible_seq(&self) -> SeqNo {
+        self.visible_seq.load(Ordering::Acquire)
+    }
+
+    /// Oldest sequence number any snapshot may read at.
+    pub fn smallest_snapshot(&self) -> SeqNo {
+        self.snapshots.oldest(self.visible_seq())
+    }
+}
+
+/// Counts and sizes, for tests, benchmarks and the shell.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Tables per level.
+    pub tables_per_level: Vec<usize>,
+    /// File bytes per level.
+    pub bytes_per_level: Vec<u64>,
+    /// Bytes in the active memtable.
+    pub memtable_bytes: usize,
+    /// Frozen memtables waiting for their flush.
+    pub immutable_memtables: usize,
+    /// Newest visible sequence number.
+    pub last_seq: SeqNo,
+    /// Live snapshots.
+    pub snapshots: usize,
+}
+
+/// An ordered key-value store over an LSM tree. Thread-safe: share it with
+/// `Arc<Store>` between readers and writers.
+///
+/// ```
+/// use isodb_engine::storage::{Store, StoreOptions, WriteBatch};
+/// let dir = tempfile::tempdir().expect("temp dir");
+/// let store = Store::open(dir.path(), StoreOptions::default())?;
+/// store.put(b"apple", b"red")?;
+/// let mut batch = WriteBatch::new();
+/// batch.put(b"banana", b"yellow").delete(b"apple");
+/// store.write(batch)?;
+/// assert_eq!(store.get(b"apple")?, None);
+/// let keys: Vec<_> = store.scan(..).map(|kv| kv.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+/// assert_eq!(keys, vec![b"banana".to_vec()]);
+/// store.close()?;
+/// # Ok::<(), isodb_engine::Error>(())
+/// ```
+pub struct Store {
+    pub(crate) inner: Arc<StoreInner>,
+    pub(crate) threads: Vec<JoinHandle<()>>,
+}
+
+/// A consistent read point. Versions it can see are kept by compaction until
+/// it is dropped.
+pub struct Snapshot {
+    seq: SeqNo,
+    list: Arc<SnapshotList>,
+}
+
+impl Snapshot {
+    /// The sequence number this snapshot reads at.
+    pub fn seq(&self) -> SeqNo {
+        self.seq
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        self.list.release(self.seq);
+    }
+}
+
+fn check_key(key: &[u8]) -> Result<()> {
+    if key.len() > MAX_KEY_SIZE {
+        return Err(Error::KeyTooLarge {
+            size: key.len(),
+            limit: MAX_KEY_SIZE,
+        });
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Opens (and recovers) the database in `dir`, creating it when missing
+    /// and `options.create_if_missing` is set.
+    pub fn open(dir: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
+        crate::storage::recovery::open(dir.as_ref(), options)
+    }
+
+    /// The database directory.
+    pub fn path(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Writes `value` under `key` with the store's default durability.
+    pub fn put(&self, key: &[u8], value: &[u8]) -> Result<SeqNo> {
+        let mut batch = WriteBatch::new();
+        batch.put(key, value);
+        self.write(batch)
+    }
+
+    /// Deletes `key` with the store's default durability.
+    pub fn delete(&self, key: &[u8]) -> Result<SeqNo> {
+        let mut batch = WriteBatch::new();
+        batch.delete(key);
+        self.write(batch)
+    }
+
+    /// Applies `batch` atomically with the store's default durability; returns
+    /// the sequence number of its last operation.
+    pub fn write(&self, batch: WriteBatch) -> Result<SeqNo> {
+        self.write_with(batch, self.inner.options.durability)
+    }
+
+    /// Applies `batch` atomically with the given durability.
+    pub fn write_with(&self, batch: WriteBatch, durability: Durability) -> Result<SeqNo> {
+        for op in batch.iter() {
+            check_key(op.key)?;
+            if op.value.len() > MAX_VALUE_SIZE {
+                return Err(Error::ValueTooLarge {
+                    size: op.value.len(),
+                    limit: MAX_VALUE_SIZE,
+                });
+            }
+        }
+        crate::storage::write_path::write(&self.inner, batch, durability == Durability::Sync)
+    }
+
+    /// The newest value of `key`.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let sv = self.inner.current();
+        let seq = self.inner.visible_seq();
+        Self::get_in(&sv, key, seq)
+    }
+
+    /// The value of `key` as of sequence number `seq`. Hold a [`Snapshot`] at
+    /// or below `seq` to be sure compaction keeps the versions it needs.
+    pub fn get_at(&self, key: &[u8], seq: SeqNo) -> Result<Option<Vec<u8>>> {
+        Self::get_in(&self.inner.current(), key, seq)
+    }
+
+    /// The newest version of `key` with sequence number `<= seq`, tombstones
+    /// included: `(seq, kind, value)`.
+    pub fn get_version(&self, key: &[u8], seq: SeqNo) -> Result<Option<FoundVersion>> {
+        check_key(key)?;
+        self.inner.current().get(key, seq)
+    }
+
+    fn get_in(sv: &SuperVersion, key: &[u8], seq: SeqNo) -> Result<Option<Vec<u8>>> {
+        check_key(key)?;
+        Ok(match sv.get(key, seq)? {
+            Some((_, ValueKind::Put, value)) => Some(value),
+            _ => None,
+        })
+    }
+
+    /// Live keys of `range` in order (and in reverse with `.rev()`), as of now.
+    pub fn scan(&self, range: impl RangeBounds<[u8]>) -> Scan {
+        let sv = self.inner.current();
+        let seq = self.inner.visible_seq();
+        Self::scan_in(sv, range, seq)
+    }
+
+    /// Live keys of `range` as of sequence number `seq`.
+    pub fn scan_at(&self, range: impl RangeBounds<[u8]>, seq: SeqNo) -> Scan {
+        Self::scan_in(self.inner.current(), range, seq)
+    }
+
+    fn scan_in(sv: Arc<SuperVersion>, range: impl RangeBounds<[u8]>, seq: SeqNo) -> Scan {
+        let merged = sv.merged(range.start_bound(), range.end_bound());
+        Scan::new(merged, seq, sv)
+    }
+
+    /// Takes a snapshot at the newest visible sequence number.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut held = self.inner.snapshots.held.lock();
+        let seq = self.inner.visible_seq();
+        *held.entry(seq).or_insert(0) += 1;
+        Snapshot {
+            seq,
+            list: Arc::clone(&self.inner.snapshots),
+        }
+    }
+
+    /// The newest visible sequence number.
+    pub fn last_seq(&self) -> SeqNo {
+        self.inner.visible_seq()
+    }
+
+    /// Writes the memtable (if not empty) to a table and waits until every
+    /// frozen memtable is flushed.
+    pub fn flush(&self) -> Result<()> {
+        crate::storage::background::flush(&self.inner)
+    }
+
+    /// Compacts every table whose keys meet `[lower, upper]` down the levels,
+    /// dropping overwritten versions and tombstones no snapshot needs.
+    pub fn compact_range(&self, lower: Option<&[u8]>, upper: Option<&[u8]>) -> Result<()> {
+        crate::storage::background::compact_range(&self.inner, lower, upper)
+    }
+
+    /// Compacts the whole tree.
+    pub fn compact(&self) -> Result<()> {
+        self.compact_range(None, None)
+    }
+
+    /// Counts and sizes of the tree.
+    pub fn stats(&self) -> StoreStats {
+        let state = self.inner.state.lock();
+        StoreStats {
+            tables_per_level: (0..NUM_LEVELS).map(|l| state.version.level(l).len()).collect(),
+            bytes_per_level: (0..NUM_LEVELS).map(|l| state.version.level_bytes(l)).collect(),
+            memtable_bytes: state.mem.approximate_size(),
+            immutable_memtables: state.imms.len(),
+            last_seq: self.inner.visible_seq(),
+            snapshots: self.inner.snapshots.held.lock().values().sum(),
+        }
+    }
+
+    /// Stops background work, syncs the log and releases the directory.
+    pub fn close(mut self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<()> {
+        {
+            let mut state = self.inner.state.lock();
+            state.shutting_down = true;
+            self.inner.work.notify_all();
+        }
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+        self.inner.wal.lock().sync()
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if !self.threads.is_empty() {
+            let _ = self.shutdown();
+        }
+    }
+}

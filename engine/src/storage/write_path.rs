@@ -1,0 +1,245 @@
+//! The write path: group commit into the write-ahead log, then the memtable.
+//!
+//! ```text
+//!  writer A ─┐                      ┌─ one log record (A+B+C), one fsync if any asked for sync
+//!  writer B ─┼─> queue ─> leader A ─┼─ memtable insert, sequence numbers first..last
+//!  writer C ─┘                      └─ publish last as the visible sequence number, wake B and C
+//! ```
+//!
+//! Each writer joins a FIFO queue. The writer at the front is the *leader*:
+//! it makes room (freezing a full memtable, or stalling while flushes and
+//! compactions catch up), takes every queued batch up to 1 MiB, gives them
+//! consecutive sequence numbers, appends them to the log as **one** record,
+//! syncs the log once if any of them asked for durability, inserts them into
+//! the memtable and only then publishes the new visible sequence number, so
+//! a reader sees a batch whole or not at all. Followers sleep until the leader
+//! marks them done. A failed log write or sync poisons the store: the record
+//! may or may not be on disk, so every later write is refused until the store
+//! is reopened and recovered from the log.
+//!
+//! Stalls, in the order they are checked: with `l0_stop_trigger` L0 tables
+//! writes wait for compaction; with `l0_slowdown_trigger` each leader sleeps
+//! 1 ms once; with a full memtable and `max_immutable_memtables` frozen ones
+//! waiting, writes wait for a flush. So memtables never use more than
+//! `memtable_size * (1 + max_immutable_memtables)` plus one group.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::storage::batch::WriteBatch;
+use crate::storage::files::log_path;
+use crate::storage::key::SeqNo;
+use crate::storage::log::LogWriter;
+use crate::storage::memtable::MemTable;
+use crate::storage::store::{State, StoreInner};
+use crate::{Error, Result};
+
+/// Most bytes one leader gathers into a group.
+const MAX_GROUP_BYTES: usize = 1 << 20;
+
+struct PendingWrite {
+    /// A barrier carries no batch: its leader runs a maintenance step
+    /// (freezing the memtable) alone, and no group reaches past it.
+    barrier: bool,
+    batch: Mutex<Option<WriteBatch>>,
+    size: usize,
+    sync: bool,
+    /// Set by the leader: the last sequence number of the batch, or the error.
+    outcome: Mutex<Option<std::result::Result<SeqNo, String>>>,
+}
+
+/// The queue of writers waiting for a leader.
+#[derive(Default)]
+pub(crate) struct WriteQueue {
+    queue: Mutex<VecDeque<Arc<PendingWrite>>>,
+    changed: Condvar,
+}
+
+/// Applies `batch` through group commit; returns its last sequence number.
+pub(crate) fn write(inner: &StoreInner, batch: WriteBatch, sync: bool) -> Result<SeqNo> {
+    if batch.is_empty() {
+        return Ok(inner.visible_seq());
+    }
+    let me = Arc::new(PendingWrite {
+        barrier: false,
+        size: batch.encoded_len(),
+        batch: Mutex::new(Some(batch)),
+        sync,
+        outcome: Mutex::new(None),
+    });
+    if let Some(outcome) = wait_for_turn(inner, &me) {
+        return outcome.map_err(Error::Poisoned);
+    }
+
+    // We lead. Make room first; a failure here fails only our own write.
+    if let Err(e) = make_room(inner) {
+        let mut queue = inner.writes.queue.lock();
+        queue.pop_front();
+        inner.writes.changed.notify_all();
+        return Err(e);
+    }
+    let group: Vec<Arc<PendingWrite>> = {
+        let queue = inner.writes.queue.lock();
+        let mut bytes = 0;
+        queue
+            .iter()
+            .take_while(|w| {
+                bytes += w.size;
+                Arc::ptr_eq(w, &me) || (!w.barrier && bytes <= MAX_GROUP_BYTES)
+            })
+            .cloned()
+            .collect()
+    };
+    let result = commit_group(inner, &group);
+    let mut queue = inner.writes.queue.lock();
+    for (i, pending) in group.iter().enumerate() {
+        queue.pop_front();
+        if i > 0 {
+            *pending.outcome.lock() = Some(match &result {
+                Ok(last_seqs) => Ok(last_seqs[i]),
+                Err(e) => Err(e.to_string()),
+            });
+        }
+    }
+    inner.writes.changed.notify_all();
+    drop(queue);
+    result.map(|last_seqs| last_seqs[0])
+}
+
+/// Queues `me` and sleeps until it leads (returns `None`) or a leader has
+/// finished its write (returns the outcome).
+fn wait_for_turn(
+    inner: &StoreInner,
+    me: &Arc<PendingWrite>,
+) -> Option<std::result::Result<SeqNo, String>> {
+    let mut queue = inner.writes.queue.lock();
+    queue.push_back(Arc::clone(me));
+    loop {
+        if let Some(outcome) = me.outcome.lock().take() {
+            return Some(outcome);
+        }
+        if queue.front().is_some_and(|front| Arc::ptr_eq(front, me)) {
+            return None;
+        }
+        inner.writes.changed.wait(&mut queue);
+    }
+}
+
+/// Freezes the active memtable (if it holds anything) as a barrier in the
+/// write queue, so no group is between taking the memtable and inserting.
+pub(crate) fn freeze_memtable(inner: &StoreInner) -> Result<()> {
+    let me = Arc::new(PendingWrite {
+        barrier: true,
+        batch: Mutex::new(None),
+        size: 0,
+        sync: false,
+        outcome: Mutex::new(None),
+    });
+    wait_for_turn(inner, &me);
+    let result = {
+        let mut state = inner.state.lock();
+        if state.mem.is_empty() {
+            Ok(())
+        } else {
+            freeze(inner, &mut state)
+        }
+    };
+    let mut queue = inner.writes.queue.lock();
+    queue.pop_front();
+    inner.writes.changed.notify_all();
+    result
+}
+
+/// Logs and applies a group; returns each batch's last sequence number.
+fn commit_group(inner: &StoreInner, group: &[Arc<PendingWrite>]) -> Result<Vec<SeqNo>> {
+    let mut combined = WriteBatch::new();
+    let mut last_seqs = Vec::with_capacity(group.len());
+    let first_seq = inner.visible_seq() + 1;
+    let mut sync = false;
+    for pending in group {
+        if let Some(batch) = pending.batch.lock().take() {
+            combined.append(&batch);
+        }
+        last_seqs.push(first_seq + combined.len() as u64 - 1);
+        sync |= pending.sync;
+    }
+    let mem = Arc::clone(&inner.state.lock().mem);
+    {
+        let mut wal = inner.wal.lock();
+        let logged = wal
+            .add_record(combined.encode(first_seq))
+            .and_then(|_| if sync { wal.sync() } else { wal.flush() });
+        if let Err(e) = logged {
+            poison(inner, &e);
+            return Err(e);
+        }
+    }
+    mem.apply(&combined, first_seq);
+    inner
+        .visible_seq
+        .store(first_seq + combined.len() as u64 - 1, Ordering::Release);
+    Ok(last_seqs)
+}
+
+fn poison(inner: &StoreInner, error: &Error) {
+    let mut state = inner.state.lock();
+    state
+        .bg_error
+        .get_or_insert_with(|| format!("write-ahead log failed: {error}"));
+    inner.work.notify_all();
+}
+
+/// Stalls or freezes the memtable so the next group fits the budgets.
+fn make_room(inner: &StoreInner) -> Result<()> {
+    let options = &inner.options;
+    let mut slowed = false;
+    let mut state = inner.state.lock();
+    loop {
+        if let Some(reason) = &state.bg_error {
+            return Err(Error::Poisoned(reason.clone()));
+        }
+        if state.shutting_down {
+            return Err(Error::Closed);
+        }
+        let l0 = state.version.level(0).len();
+        if l0 >= options.l0_stop_trigger {
+            inner.work.wait(&mut state);
+            continue;
+        }
+        if l0 >= options.l0_slowdown_trigger && !slowed {
+            slowed = true;
+            drop(state);
+            std::thread::sleep(Duration::from_millis(1));
+            state = inner.state.lock();
+            continue;
+        }
+        if state.mem.approximate_size() < options.memtable_size {
+            return Ok(());
+        }
+        if state.imms.len() >= options.max_immutable_memtables.max(1) {
+            inner.work.wait(&mut state);
+            continue;
+        }
+        freeze(inner, &mut state)?;
+    }
+}
+
+/// Moves the active memtable to the frozen list and starts a new log for its
+/// successor. Only the leader of the write queue may call this.
+fn freeze(inner: &StoreInner, state: &mut State) -> Result<()> {
+    let number = inner.next_file.fetch_add(1, Ordering::SeqCst);
+    let new_log = LogWriter::create(&log_path(&inner.dir, number))?;
+    let mut old_log = std::mem::replace(&mut *inner.wal.lock(), new_log);
+    // Everything acknowledged is already flushed or synced; this makes the
+    // old log durable before its memtable's flush lets us delete it.
+    old_log.sync()?;
+    let frozen = std::mem::replace(&mut state.mem, Arc::new(MemTable::new(number)));
+    state.imms.push(frozen);
+    inner.install_super_version(state);
+    inner.work.notify_all();
+    Ok(())
+}
