@@ -76,10 +76,9 @@ fn flipped_byte_in_a_log_record_is_reported_with_file_and_offset() {
     let log = logs.last().expect("a log file");
     let len = std::fs::metadata(log).expect("meta").len();
     flip(log, len / 2);
-    let err = Store::open(dir.path(), options()).err().expect("open must fail");
-    match &err {
-        Error::Corruption { offset, .. } => assert!(*offset <= len / 2, "offset {offset} past the flip"),
-        _ => {}
+    let err = Store::open(dir.path(), options()).expect_err("open must fail");
+    if let Error::Corruption { offset, .. } = &err {
+        assert!(*offset <= len / 2, "offset {offset} past the flip");
     }
     assert_corruption_in(err, ".log");
 }
@@ -103,7 +102,7 @@ fn flipped_byte_in_a_data_block_is_never_read_as_data() {
     }
     assert!(errors > 0, "no read noticed the damaged block");
     let scan: Result<Vec<_>, _> = store.scan(..).collect();
-    assert_corruption_in(scan.err().expect("scan must fail"), ".sst");
+    assert_corruption_in(scan.expect_err("scan must fail"), ".sst");
 }
 
 #[test]
@@ -114,7 +113,7 @@ fn flipped_byte_in_an_index_block_fails_the_open() {
     let len = std::fs::metadata(&table).expect("meta").len();
     // The index block sits just before the fixed-size footer.
     flip(&table, len - 128);
-    let err = Store::open(dir.path(), options()).err().expect("open must fail");
+    let err = Store::open(dir.path(), options()).expect_err("open must fail");
     assert_corruption_in(err, ".sst");
 }
 
@@ -125,7 +124,7 @@ fn flipped_byte_in_a_table_footer_fails_the_open() {
     let table = files_with(dir.path(), ".sst").pop().expect("a table");
     let len = std::fs::metadata(&table).expect("meta").len();
     flip(&table, len - 3);
-    let err = Store::open(dir.path(), options()).err().expect("open must fail");
+    let err = Store::open(dir.path(), options()).expect_err("open must fail");
     assert_corruption_in(err, ".sst");
 }
 
@@ -134,11 +133,12 @@ fn flipped_byte_in_the_manifest_fails_the_open() {
     let dir = tempfile::tempdir().expect("dir");
     store_with_table(dir.path());
     let manifest = files_with(dir.path(), "").into_iter().find(|p| {
-        p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("MANIFEST-"))
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("MANIFEST-"))
     });
     let manifest = manifest.expect("a manifest");
     flip(&manifest, 20);
-    let err = Store::open(dir.path(), options()).err().expect("open must fail");
+    let err = Store::open(dir.path(), options()).expect_err("open must fail");
     assert_corruption_in(err, "MANIFEST-");
 }
 
@@ -146,19 +146,25 @@ fn flipped_byte_in_the_manifest_fails_the_open() {
 fn a_second_opener_gets_a_clear_error() {
     let dir = tempfile::tempdir().expect("dir");
     let store = Store::open(dir.path(), options()).expect("open");
-    let err = Store::open(dir.path(), options()).err().expect("second open must fail");
+    let err = Store::open(dir.path(), options()).expect_err("second open must fail");
     assert!(matches!(err, Error::Locked(_)), "got {err:?}");
     store.close().expect("close");
-    Store::open(dir.path(), options()).expect("open after close").close().expect("close");
+    Store::open(dir.path(), options())
+        .expect("open after close")
+        .close()
+        .expect("close");
 }
 
 #[test]
 fn a_foreign_directory_is_not_a_database() {
     let dir = tempfile::tempdir().expect("dir");
     std::fs::write(dir.path().join("notes.txt"), b"hello").expect("write");
-    let err = Store::open(dir.path(), options()).err().expect("must refuse");
+    let err = Store::open(dir.path(), options()).expect_err("must refuse");
     assert!(matches!(err, Error::NotADatabase { .. }), "got {err:?}");
-    assert!(dir.path().join("notes.txt").exists(), "the foreign file must be left alone");
+    assert!(
+        dir.path().join("notes.txt").exists(),
+        "the foreign file must be left alone"
+    );
 }
 
 #[test]
@@ -166,8 +172,14 @@ fn oversized_keys_and_values_are_refused_and_the_store_stays_usable() {
     let dir = tempfile::tempdir().expect("dir");
     let store = Store::open(dir.path(), options()).expect("open");
     let big_key = vec![b'k'; isodb_engine::storage::MAX_KEY_SIZE + 1];
-    assert!(matches!(store.put(&big_key, b"v"), Err(Error::KeyTooLarge { .. })));
-    assert!(matches!(store.get(&big_key), Err(Error::KeyTooLarge { .. })));
+    assert!(matches!(
+        store.put(&big_key, b"v"),
+        Err(Error::KeyTooLarge { .. })
+    ));
+    assert!(matches!(
+        store.get(&big_key),
+        Err(Error::KeyTooLarge { .. })
+    ));
     store.put(b"fine", b"ok").expect("put");
     assert_eq!(store.get(b"fine").expect("get"), Some(b"ok".to_vec()));
 }

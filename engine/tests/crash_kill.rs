@@ -44,7 +44,11 @@ fn batch_key(i: u64, j: u64) -> Vec<u8> {
 }
 
 fn batch_value(i: u64, j: u64) -> Vec<u8> {
-    format!("value of batch {i} entry {j} {}", "#".repeat((i % 50) as usize)).into_bytes()
+    format!(
+        "value of batch {i} entry {j} {}",
+        "#".repeat((i % 50) as usize)
+    )
+    .into_bytes()
 }
 
 /// The child: append batches forever, acknowledging each after `write` returns.
@@ -52,7 +56,12 @@ fn child(dir: &Path) {
     let store = Store::open(dir.join("db"), options()).expect("child open");
     let ack_path = dir.join("acks");
     let start = std::fs::read_to_string(&ack_path)
-        .map(|s| s.lines().filter_map(|l| l.parse::<u64>().ok()).max().map_or(0, |m| m + 1))
+        .map(|s| {
+            s.lines()
+                .filter_map(|l| l.parse::<u64>().ok())
+                .max()
+                .map_or(0, |m| m + 1)
+        })
         .unwrap_or(0);
     let mut acks = std::fs::OpenOptions::new()
         .create(true)
@@ -91,7 +100,11 @@ fn check(dir: &Path, cycle: usize) -> u64 {
     for &i in &acked {
         for j in 0..count(i) {
             let got = store.get(&batch_key(i, j)).expect("get");
-            assert_eq!(got, Some(batch_value(i, j)), "cycle {cycle}: acknowledged batch {i} lost entry {j}");
+            assert_eq!(
+                got,
+                Some(batch_value(i, j)),
+                "cycle {cycle}: acknowledged batch {i} lost entry {j}"
+            );
         }
     }
     // No batch may be there in part: scan everything and group by batch.
@@ -104,23 +117,38 @@ fn check(dir: &Path, cycle: usize) -> u64 {
         let text = String::from_utf8(k).expect("utf8 key");
         let (i, j) = text[1..].split_once('/').expect("batch key");
         let (i, j): (u64, u64) = (i.parse().expect("i"), j.parse().expect("j"));
-        assert_eq!(v, batch_value(i, j), "cycle {cycle}: wrong value in batch {i}");
+        assert_eq!(
+            v,
+            batch_value(i, j),
+            "cycle {cycle}: wrong value in batch {i}"
+        );
         *present.entry(i).or_default() += 1;
     }
     for (&i, &n) in &present {
-        assert_eq!(n, count(i), "cycle {cycle}: batch {i} is there in part ({n} of {})", count(i));
+        assert_eq!(
+            n,
+            count(i),
+            "cycle {cycle}: batch {i} is there in part ({n} of {})",
+            count(i)
+        );
     }
     // Only the single batch in flight at the kill may exist unacknowledged.
     let next = max_acked.map_or(0, |m| m + 1);
     for &i in present.keys() {
-        assert!(i <= next, "cycle {cycle}: batch {i} exists but batch {next} was never started");
+        assert!(
+            i <= next,
+            "cycle {cycle}: batch {i} exists but batch {next} was never started"
+        );
     }
     let last: Option<u64> = store
         .get(b"last")
         .expect("get")
         .map(|v| String::from_utf8(v).expect("utf8").parse().expect("number"));
     if let Some(m) = max_acked {
-        assert!(last.is_some_and(|l| l >= m), "cycle {cycle}: `last` went backwards");
+        assert!(
+            last.is_some_and(|l| l >= m),
+            "cycle {cycle}: `last` went backwards"
+        );
     }
     store.close().expect("close");
     acked.len() as u64
@@ -138,7 +166,12 @@ fn acknowledged_batches_survive_sigkill() {
     let mut total_acked = 0;
     for cycle in 0..cycles {
         let mut child = Command::new(&exe)
-            .args(["--exact", "crash_child_entry_point", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "crash_child_entry_point",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -159,5 +192,8 @@ fn acknowledged_batches_survive_sigkill() {
         );
         total_acked = acked;
     }
-    assert!(total_acked > 0, "the child never acknowledged a batch: the test proved nothing");
+    assert!(
+        total_acked > 0,
+        "the child never acknowledged a batch: the test proved nothing"
+    );
 }

@@ -21,7 +21,11 @@ enum Op {
     Batch(Vec<(u8, Option<u16>)>),
     Get(u8),
     /// `ends`: 0 = forward, 1 = reverse, else its bits choose front or back per step.
-    Scan { lo: Option<u8>, hi: Option<u8>, ends: u64 },
+    Scan {
+        lo: Option<u8>,
+        hi: Option<u8>,
+        ends: u64,
+    },
     TakeSnapshot,
     CheckSnapshot(usize),
     Flush,
@@ -75,19 +79,29 @@ fn options() -> StoreOptions {
     }
 }
 
-fn expected_scan(model: &Model, lo: Option<u8>, hi: Option<u8>, reverse: bool) -> Vec<(Vec<u8>, Vec<u8>)> {
+fn expected_scan(
+    model: &Model,
+    lo: Option<u8>,
+    hi: Option<u8>,
+    reverse: bool,
+) -> Vec<(Vec<u8>, Vec<u8>)> {
     let lo = lo.map(key);
     let hi = hi.map(key);
     let range = (
-        lo.as_ref().map_or(Bound::Unbounded, |k| Bound::Included(k.clone())),
-        hi.as_ref().map_or(Bound::Unbounded, |k| Bound::Excluded(k.clone())),
+        lo.as_ref()
+            .map_or(Bound::Unbounded, |k| Bound::Included(k.clone())),
+        hi.as_ref()
+            .map_or(Bound::Unbounded, |k| Bound::Excluded(k.clone())),
     );
     if let (Some(l), Some(h)) = (&lo, &hi)
         && l >= h
     {
         return Vec::new();
     }
-    let mut out: Vec<_> = model.range(range).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut out: Vec<_> = model
+        .range(range)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     if reverse {
         out.reverse();
     }
@@ -128,7 +142,13 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Get(k) => {
                 let got = s.get(&key(k)).expect("get");
-                prop_assert_eq!(got.as_ref(), model.get(&key(k)), "step {}: get k{}", step, k);
+                prop_assert_eq!(
+                    got.as_ref(),
+                    model.get(&key(k)),
+                    "step {}: get k{}",
+                    step,
+                    k
+                );
             }
             Op::Scan { lo, hi, ends } => {
                 let lo_key = lo.map(key);
@@ -150,13 +170,20 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         let (mut front, mut back) = (Vec::new(), Vec::new());
                         for step in 0.. {
                             let from_back = bits >> (step % 64) & 1 == 1;
-                            let item = if from_back { scan.next_back() } else { scan.next() };
+                            let item = if from_back {
+                                scan.next_back()
+                            } else {
+                                scan.next()
+                            };
                             match item {
                                 Some(kv) if from_back => back.push(kv.expect("scan")),
                                 Some(kv) => front.push(kv.expect("scan")),
                                 None => {
-                                    prop_assert!(scan.next().is_none() && scan.next_back().is_none(),
-                                        "step {}: one end ended before the ends met", step);
+                                    prop_assert!(
+                                        scan.next().is_none() && scan.next_back().is_none(),
+                                        "step {}: one end ended before the ends met",
+                                        step
+                                    );
                                     break;
                                 }
                             }
@@ -166,7 +193,12 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         front
                     }
                 };
-                prop_assert_eq!(got, expected_scan(&model, lo, hi, ends == 1), "step {}: scan", step);
+                prop_assert_eq!(
+                    got,
+                    expected_scan(&model, lo, hi, ends == 1),
+                    "step {}: scan",
+                    step
+                );
             }
             Op::TakeSnapshot => {
                 if snapshots.len() < 4 {
@@ -175,7 +207,10 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::CheckSnapshot(i) => {
                 if let Some((snap, old)) = snapshots.get(i) {
-                    let got: Vec<_> = s.scan_at(.., snap.seq()).collect::<Result<_, _>>().expect("scan");
+                    let got: Vec<_> = s
+                        .scan_at(.., snap.seq())
+                        .collect::<Result<_, _>>()
+                        .expect("scan");
                     let want: Vec<_> = old.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
                     prop_assert_eq!(got, want, "step {}: snapshot {} scan", step, i);
                     for (k, v) in old.iter().take(5) {
@@ -218,19 +253,30 @@ fn interleaved_scan_ends_meet_without_duplicates() {
     let store = Store::open(dir.path(), options()).expect("open");
     for round in 0..3u16 {
         for k in 0..40u8 {
-            store.put(&key(k), &value(round * 100 + u16::from(k))).expect("put");
+            store
+                .put(&key(k), &value(round * 100 + u16::from(k)))
+                .expect("put");
         }
         store.flush().expect("flush");
     }
     for k in (0..40u8).step_by(3) {
         store.delete(&key(k)).expect("delete");
     }
-    let want: Vec<Vec<u8>> = (0..40u8).filter(|k| k % 3 != 0).map(key).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let want: Vec<Vec<u8>> = (0..40u8)
+        .filter(|k| k % 3 != 0)
+        .map(key)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     for pattern in 1..5usize {
         let mut scan = store.scan(..);
         let (mut front, mut back) = (Vec::new(), Vec::new());
         for step in 0.. {
-            let item = if step % pattern == 0 { scan.next_back().map(|r| (true, r)) } else { scan.next().map(|r| (false, r)) };
+            let item = if step % pattern == 0 {
+                scan.next_back().map(|r| (true, r))
+            } else {
+                scan.next().map(|r| (false, r))
+            };
             match item {
                 Some((is_back, r)) => {
                     let (k, _) = r.expect("scan");
@@ -259,10 +305,15 @@ fn compaction_keeps_versions_a_snapshot_needs_and_drops_the_rest() {
     let snap = store.snapshot();
     for i in 0..200u32 {
         store.put(b"k", format!("new{i}").as_bytes()).expect("put");
-        store.put(format!("filler{i}").as_bytes(), &[7u8; 64]).expect("put");
+        store
+            .put(format!("filler{i}").as_bytes(), &[7u8; 64])
+            .expect("put");
     }
     store.compact().expect("compact");
-    assert_eq!(store.get_at(b"k", snap.seq()).expect("get"), Some(b"old".to_vec()));
+    assert_eq!(
+        store.get_at(b"k", snap.seq()).expect("get"),
+        Some(b"old".to_vec())
+    );
     assert_eq!(store.get(b"k").expect("get"), Some(b"new199".to_vec()));
     drop(snap);
     store.compact().expect("compact");
@@ -271,5 +322,9 @@ fn compaction_keeps_versions_a_snapshot_needs_and_drops_the_rest() {
         .filter_map(|seq| store.get_version(b"k", seq).expect("get"))
         .map(|(seq, _, _)| seq)
         .collect::<std::collections::BTreeSet<_>>();
-    assert_eq!(versions.len(), 1, "old versions of k must be garbage-collected: {versions:?}");
+    assert_eq!(
+        versions.len(),
+        1,
+        "old versions of k must be garbage-collected: {versions:?}"
+    );
 }

@@ -112,7 +112,10 @@ fn flush_memtable(inner: &StoreInner, imm: &Arc<MemTable>) -> Result<()> {
     let (log_number, handle) = {
         let state = inner.state.lock();
         // The oldest log still needed belongs to the next unflushed memtable.
-        let log_number = state.imms.get(1).map_or(state.mem.log_number(), |m| m.log_number());
+        let log_number = state
+            .imms
+            .get(1)
+            .map_or(state.mem.log_number(), |m| m.log_number());
         (log_number, output)
     };
     let mut edit = VersionEdit {
@@ -130,7 +133,11 @@ fn flush_memtable(inner: &StoreInner, imm: &Arc<MemTable>) -> Result<()> {
         if let Some(handle) = handle {
             state.version = Arc::new(state.version.apply(&[], vec![(0, handle)]));
         }
-        if state.imms.first().is_some_and(|first| Arc::ptr_eq(first, imm)) {
+        if state
+            .imms
+            .first()
+            .is_some_and(|first| Arc::ptr_eq(first, imm))
+        {
             state.imms.remove(0);
         }
         state.compaction_wanted = true;
@@ -180,7 +187,11 @@ fn run_task(inner: &StoreInner, task: &CompactionTask, allow_move: bool) -> Resu
         .inputs
         .iter()
         .map(|t| (task.level, t.meta.number))
-        .chain(task.next_inputs.iter().map(|t| (task.output_level(), t.meta.number)))
+        .chain(
+            task.next_inputs
+                .iter()
+                .map(|t| (task.output_level(), t.meta.number)),
+        )
         .collect();
     let added: Vec<Arc<TableHandle>> = if allow_move && task.is_trivial_move() {
         task.inputs.clone()
@@ -227,7 +238,10 @@ fn run_task(inner: &StoreInner, task: &CompactionTask, allow_move: bool) -> Resu
         return Err(e);
     }
     let mut state = inner.state.lock();
-    let added = added.into_iter().map(|t| (task.output_level(), t)).collect();
+    let added = added
+        .into_iter()
+        .map(|t| (task.output_level(), t))
+        .collect();
     state.version = Arc::new(state.version.apply(&removed, added));
     state.compact_pointers[task.level] = Some(largest);
     inner.install_super_version(&state);
@@ -269,7 +283,11 @@ pub(crate) fn flush(inner: &StoreInner) -> Result<()> {
 
 /// Compacts the tables meeting `[lower, upper]` level by level down to the
 /// deepest level that holds data.
-pub(crate) fn compact_range(inner: &StoreInner, lower: Option<&[u8]>, upper: Option<&[u8]>) -> Result<()> {
+pub(crate) fn compact_range(
+    inner: &StoreInner,
+    lower: Option<&[u8]>,
+    upper: Option<&[u8]>,
+) -> Result<()> {
     flush(inner)?;
     {
         let mut state = inner.state.lock();
@@ -296,7 +314,7 @@ fn compact_levels(inner: &StoreInner, lower: Option<&[u8]>, upper: Option<&[u8]>
             .find(|&l| !state.version.level(l).is_empty())
             .unwrap_or(0)
     };
-    for level in 0..deepest.max(1).min(NUM_LEVELS - 1) {
+    for level in 0..deepest.clamp(1, NUM_LEVELS - 1) {
         let task = {
             let state = inner.state.lock();
             let version = &state.version;

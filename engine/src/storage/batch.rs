@@ -135,7 +135,11 @@ impl WriteBatch {
             // The batch was built by us or validated by `decode`.
             let kind = ValueKind::from_u8(d.u8()?)?;
             let key = d.bytes()?;
-            let value = if kind == ValueKind::Put { d.bytes()? } else { &[] };
+            let value = if kind == ValueKind::Put {
+                d.bytes()?
+            } else {
+                &[]
+            };
             Some(BatchOp { kind, key, value })
         })
     }
@@ -154,8 +158,22 @@ mod tests {
         assert_eq!(seq, 100);
         let ops: Vec<_> = decoded.iter().collect();
         assert_eq!(ops.len(), 3);
-        assert_eq!(ops[0], BatchOp { kind: ValueKind::Put, key: b"a", value: b"1" });
-        assert_eq!(ops[1], BatchOp { kind: ValueKind::Delete, key: b"b", value: b"" });
+        assert_eq!(
+            ops[0],
+            BatchOp {
+                kind: ValueKind::Put,
+                key: b"a",
+                value: b"1"
+            }
+        );
+        assert_eq!(
+            ops[1],
+            BatchOp {
+                kind: ValueKind::Delete,
+                key: b"b",
+                value: b""
+            }
+        );
         assert_eq!(ops[2].key, b"c");
     }
 
@@ -165,7 +183,10 @@ mod tests {
         batch.put(b"key", b"value");
         let payload = batch.encode(1).to_vec();
         for cut in 0..payload.len() {
-            assert!(WriteBatch::decode(&payload[..cut]).is_none(), "cut at {cut}");
+            assert!(
+                WriteBatch::decode(&payload[..cut]).is_none(),
+                "cut at {cut}"
+            );
         }
         let mut wrong_count = payload.clone();
         wrong_count[8] = 2;

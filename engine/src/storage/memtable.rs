@@ -225,7 +225,10 @@ mod tests {
         mem.insert(b"ka", 2, ValueKind::Put, b"other");
         assert_eq!(mem.get(b"k", 0), None);
         assert_eq!(mem.get(b"k", 2), Some((1, ValueKind::Put, b"one".to_vec())));
-        assert_eq!(mem.get(b"k", 4), Some((3, ValueKind::Put, b"three".to_vec())));
+        assert_eq!(
+            mem.get(b"k", 4),
+            Some((3, ValueKind::Put, b"three".to_vec()))
+        );
         assert_eq!(mem.get(b"k", 9), Some((5, ValueKind::Delete, vec![])));
         assert_eq!(mem.get(b"j", 9), None);
         assert_eq!(mem.get(b"ka", 1), None);
@@ -251,18 +254,20 @@ mod tests {
             mem.iter(Bound::Excluded(b"a"), Bound::Included(b"c"))
                 .collect(),
         );
-        assert_eq!(bounded.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(), [
-            b"b".to_vec(),
-            b"b".to_vec(),
-            b"c".to_vec(),
-            b"c".to_vec()
-        ]);
+        assert_eq!(
+            bounded.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+            [b"b".to_vec(), b"b".to_vec(), b"c".to_vec(), b"c".to_vec()]
+        );
 
         // Alternate ends: every entry exactly once.
         let mut it = mem.iter(Bound::Unbounded, Bound::Unbounded);
         let mut seen = Vec::new();
         loop {
-            let step = if seen.len() % 2 == 0 { it.next() } else { it.next_back() };
+            let step = if seen.len() % 2 == 0 {
+                it.next()
+            } else {
+                it.next_back()
+            };
             match step {
                 Some(item) => seen.push(item.expect("ok")),
                 None => break,

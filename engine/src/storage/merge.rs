@@ -81,7 +81,11 @@ impl MergeIterator {
             }
         }
         fn peeked(s: &Source, from_front: bool) -> Option<&Entry> {
-            if from_front { s.front.as_ref() } else { s.back.as_ref() }
+            if from_front {
+                s.front.as_ref()
+            } else {
+                s.back.as_ref()
+            }
         }
         let mut best: Option<(usize, &Entry)> = None;
         for (i, source) in self.sources.iter().enumerate() {
@@ -152,7 +156,11 @@ pub struct LevelIterator {
 impl LevelIterator {
     /// Iterates the entries of `tables` (already filtered to the range) whose
     /// user keys fall in `[lower, upper]`.
-    pub fn new(tables: Vec<Arc<TableHandle>>, lower: Bound<Vec<u8>>, upper: Bound<Vec<u8>>) -> Self {
+    pub fn new(
+        tables: Vec<Arc<TableHandle>>,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+    ) -> Self {
         let n = tables.len();
         LevelIterator {
             iters: (0..n).map(|_| None).collect(),
@@ -213,7 +221,12 @@ mod tests {
     fn source(keys: &[(&str, u64)]) -> EntryIterator {
         let items: Vec<Result<Entry>> = keys
             .iter()
-            .map(|(k, s)| Ok((encode_internal_key(k.as_bytes(), *s, ValueKind::Put), vec![])))
+            .map(|(k, s)| {
+                Ok((
+                    encode_internal_key(k.as_bytes(), *s, ValueKind::Put),
+                    vec![],
+                ))
+            })
             .collect();
         Box::new(items.into_iter())
     }
@@ -241,7 +254,11 @@ mod tests {
         let mut it = make();
         let mut got = Vec::new();
         for step in 0.. {
-            let item = if step % 2 == 0 { it.next() } else { it.next_back() };
+            let item = if step % 2 == 0 {
+                it.next()
+            } else {
+                it.next_back()
+            };
             match item {
                 Some(e) => got.push(e.expect("ok")),
                 None => break,
@@ -261,11 +278,13 @@ mod tests {
 
     #[test]
     fn an_error_is_yielded_once_then_the_merge_ends() {
-        let failing: EntryIterator = Box::new(
-            vec![Err(crate::Error::corruption("t.sst", 7, "bad block"))].into_iter(),
-        );
+        let failing: EntryIterator =
+            Box::new(vec![Err(crate::Error::corruption("t.sst", 7, "bad block"))].into_iter());
         let mut it = MergeIterator::new(vec![source(&[("a", 1)]), failing]);
-        assert!(matches!(it.next(), Some(Err(crate::Error::Corruption { offset: 7, .. }))));
+        assert!(matches!(
+            it.next(),
+            Some(Err(crate::Error::Corruption { offset: 7, .. }))
+        ));
         assert!(it.next().is_none());
     }
 }

@@ -26,12 +26,12 @@ use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::storage::background::{compaction_thread, flush_thread};
 use crate::storage::batch::WriteBatch;
-use crate::storage::files::{
-    DirLock, FileKind, log_path, parse_file_name, table_path,
-};
+use crate::storage::files::{DirLock, FileKind, log_path, parse_file_name, table_path};
 use crate::storage::key::{SeqNo, user_key};
 use crate::storage::log::{LogReader, LogWriter, truncate_at};
-use crate::storage::manifest::{ManifestState, ManifestWriter, VersionEdit, load_manifest, read_current};
+use crate::storage::manifest::{
+    ManifestState, ManifestWriter, VersionEdit, load_manifest, read_current,
+};
 use crate::storage::memtable::MemTable;
 use crate::storage::options::StoreOptions;
 use crate::storage::sstable::{BlockCache, Table};
@@ -241,7 +241,8 @@ fn flush_recovered(
 ) -> Result<Arc<TableHandle>> {
     let number = next_file.fetch_add(1, Ordering::SeqCst);
     let path = table_path(dir, number);
-    let mut builder = crate::storage::sstable::TableBuilder::create(path.clone(), options.table.clone())?;
+    let mut builder =
+        crate::storage::sstable::TableBuilder::create(path.clone(), options.table.clone())?;
     for entry in mem.iter(std::ops::Bound::Unbounded, std::ops::Bound::Unbounded) {
         let (ikey, value) = entry?;
         builder.add(&ikey, &value)?;
@@ -264,7 +265,8 @@ fn remove_unneeded_files(dir: &Path, version: &Version, log_number: u64, manifes
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    let live: std::collections::HashSet<u64> = version.all_tables().map(|(_, t)| t.meta.number).collect();
+    let live: std::collections::HashSet<u64> =
+        version.all_tables().map(|(_, t)| t.meta.number).collect();
     for entry in entries.flatten() {
         let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
             continue;

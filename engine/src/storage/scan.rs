@@ -27,6 +27,9 @@ use crate::storage::store::SuperVersion;
 /// A key and its value.
 pub type KeyValue = (Vec<u8>, Vec<u8>);
 
+/// The kind and value of a version visible to the scan.
+type VisibleVersion = (ValueKind, Vec<u8>);
+
 /// An ordered, double-ended iterator over the live keys of a range as of one
 /// sequence number. Yields `Result`s: a corrupt or unreadable table ends the
 /// scan with an error.
@@ -38,7 +41,7 @@ pub struct Scan {
     /// Last user key the back end decided.
     back_last: Option<Vec<u8>>,
     /// Back end: the key being collected and its newest visible version so far.
-    pending: Option<(Vec<u8>, Option<(ValueKind, Vec<u8>)>)>,
+    pending: Option<(Vec<u8>, Option<VisibleVersion>)>,
     done: bool,
     _pin: Arc<SuperVersion>,
 }
@@ -63,7 +66,7 @@ impl Scan {
 
     /// Finishes the back end's pending key: yields it when visible and not
     /// already decided by the front end.
-    fn finish_pending(&mut self, key: Vec<u8>, newest: Option<(ValueKind, Vec<u8>)>) -> Option<KeyValue> {
+    fn finish_pending(&mut self, key: Vec<u8>, newest: Option<VisibleVersion>) -> Option<KeyValue> {
         if self.front_last.as_ref().is_some_and(|f| f >= &key) {
             self.done = true;
             return None;

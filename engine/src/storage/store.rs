@@ -82,7 +82,11 @@ impl SuperVersion {
         for level in 1..NUM_LEVELS {
             let tables = self.version.overlapping(level, lower, upper);
             if !tables.is_empty() {
-                sources.push(Box::new(LevelIterator::new(tables, owned(lower), owned(upper))));
+                sources.push(Box::new(LevelIterator::new(
+                    tables,
+                    owned(lower),
+                    owned(upper),
+                )));
             }
         }
         MergeIterator::new(sources)
@@ -115,7 +119,13 @@ pub(crate) struct SnapshotList {
 impl SnapshotList {
     /// The oldest sequence number a snapshot holds, or `latest` when none.
     pub fn oldest(&self, latest: SeqNo) -> SeqNo {
-        self.held.lock().keys().next().copied().unwrap_or(latest).min(latest)
+        self.held
+            .lock()
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or(latest)
+            .min(latest)
     }
 
     fn release(&self, seq: SeqNo) {
@@ -370,8 +380,12 @@ impl Store {
     pub fn stats(&self) -> StoreStats {
         let state = self.inner.state.lock();
         StoreStats {
-            tables_per_level: (0..NUM_LEVELS).map(|l| state.version.level(l).len()).collect(),
-            bytes_per_level: (0..NUM_LEVELS).map(|l| state.version.level_bytes(l)).collect(),
+            tables_per_level: (0..NUM_LEVELS)
+                .map(|l| state.version.level(l).len())
+                .collect(),
+            bytes_per_level: (0..NUM_LEVELS)
+                .map(|l| state.version.level_bytes(l))
+                .collect(),
             memtable_bytes: state.mem.approximate_size(),
             immutable_memtables: state.imms.len(),
             last_seq: self.inner.visible_seq(),
@@ -394,6 +408,15 @@ impl Store {
             let _ = thread.join();
         }
         self.inner.wal.lock().sync()
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.dir)
+            .field("last_seq", &self.inner.visible_seq())
+            .finish_non_exhaustive()
     }
 }
 

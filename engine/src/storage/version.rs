@@ -121,10 +121,17 @@ impl Version {
     /// A new version with `removed` (level, file number) taken out and `added`
     /// put in. Handles that are removed and not re-added (a trivial move
     /// re-adds) are marked obsolete.
-    pub fn apply(&self, removed: &[(usize, u64)], added: Vec<(usize, Arc<TableHandle>)>) -> Version {
+    pub fn apply(
+        &self,
+        removed: &[(usize, u64)],
+        added: Vec<(usize, Arc<TableHandle>)>,
+    ) -> Version {
         let mut next = self.clone();
         for &(level, number) in removed {
-            if let Some(pos) = next.levels[level].iter().position(|t| t.meta.number == number) {
+            if let Some(pos) = next.levels[level]
+                .iter()
+                .position(|t| t.meta.number == number)
+            {
                 let handle = next.levels[level].remove(pos);
                 if !added.iter().any(|(_, t)| t.meta.number == number) {
                     handle.mark_obsolete();
@@ -134,7 +141,7 @@ impl Version {
         for (level, handle) in added {
             next.levels[level].push(handle);
         }
-        next.levels[0].sort_by(|a, b| b.meta.number.cmp(&a.meta.number));
+        next.levels[0].sort_by_key(|t| std::cmp::Reverse(t.meta.number));
         for level in 1..NUM_LEVELS {
             next.levels[level].sort_by(|a, b| a.smallest_user_key().cmp(b.smallest_user_key()));
         }

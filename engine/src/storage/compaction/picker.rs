@@ -33,17 +33,35 @@ impl CompactionTask {
     /// Smallest and largest user key over all inputs.
     pub fn user_key_range(&self) -> (Vec<u8>, Vec<u8>) {
         let all = || self.inputs.iter().chain(&self.next_inputs);
-        let smallest = all().map(|t| t.smallest_user_key()).min().unwrap_or_default();
-        let largest = all().map(|t| t.largest_user_key()).max().unwrap_or_default();
+        let smallest = all()
+            .map(|t| t.smallest_user_key())
+            .min()
+            .unwrap_or_default();
+        let largest = all()
+            .map(|t| t.largest_user_key())
+            .max()
+            .unwrap_or_default();
         (smallest.to_vec(), largest.to_vec())
     }
 
     /// Builds the task that merges `inputs` of `level` with what they overlap below.
     pub fn with_overlaps(version: &Version, level: usize, inputs: Vec<Arc<TableHandle>>) -> Self {
-        let smallest = inputs.iter().map(|t| t.smallest_user_key()).min().unwrap_or_default();
-        let largest = inputs.iter().map(|t| t.largest_user_key()).max().unwrap_or_default();
+        let smallest = inputs
+            .iter()
+            .map(|t| t.smallest_user_key())
+            .min()
+            .unwrap_or_default();
+        let largest = inputs
+            .iter()
+            .map(|t| t.largest_user_key())
+            .max()
+            .unwrap_or_default();
         let next_inputs = if level + 1 < NUM_LEVELS {
-            version.overlapping(level + 1, Bound::Included(smallest), Bound::Included(largest))
+            version.overlapping(
+                level + 1,
+                Bound::Included(smallest),
+                Bound::Included(largest),
+            )
         } else {
             Vec::new()
         };
@@ -75,12 +93,20 @@ pub fn pick_compaction(
     }
     let (_, level) = best?;
     if level == 0 {
-        return Some(CompactionTask::with_overlaps(version, 0, version.level(0).to_vec()));
+        return Some(CompactionTask::with_overlaps(
+            version,
+            0,
+            version.level(0).to_vec(),
+        ));
     }
     let tables = version.level(level);
     let pointer = pointers.get(level).and_then(|p| p.as_deref());
     let chosen = pointer
         .and_then(|p| tables.iter().find(|t| t.smallest_user_key() > p))
         .or_else(|| tables.first())?;
-    Some(CompactionTask::with_overlaps(version, level, vec![Arc::clone(chosen)]))
+    Some(CompactionTask::with_overlaps(
+        version,
+        level,
+        vec![Arc::clone(chosen)],
+    ))
 }

@@ -63,16 +63,19 @@ impl<'a> TableWriter<'a> {
     /// Adds one entry (in internal-key order).
     pub fn add(&mut self, ikey: &[u8], value: &[u8]) -> Result<()> {
         let (user_key, _, _) = split_internal_key(ikey);
-        let full = self.current.as_ref().is_some_and(|(_, b)| {
-            b.estimated_file_size() >= self.ctx.options.target_file_size
-        });
+        let full = self
+            .current
+            .as_ref()
+            .is_some_and(|(_, b)| b.estimated_file_size() >= self.ctx.options.target_file_size);
         if full && user_key != self.last_user_key.as_slice() {
             self.finish_current()?;
         }
         if self.current.is_none() {
             let number = self.ctx.next_file.fetch_add(1, Ordering::SeqCst);
-            let builder =
-                TableBuilder::create(table_path(self.ctx.dir, number), self.ctx.options.table.clone())?;
+            let builder = TableBuilder::create(
+                table_path(self.ctx.dir, number),
+                self.ctx.options.table.clone(),
+            )?;
             self.current = Some((number, builder));
         }
         if let Some((_, builder)) = self.current.as_mut() {
@@ -134,13 +137,20 @@ fn input_iterator(task: &CompactionTask) -> MergeIterator {
     }
     if !task.next_inputs.is_empty() {
         let (lo, hi) = unbounded();
-        sources.push(Box::new(LevelIterator::new(task.next_inputs.clone(), lo, hi)));
+        sources.push(Box::new(LevelIterator::new(
+            task.next_inputs.clone(),
+            lo,
+            hi,
+        )));
     }
     MergeIterator::new(sources)
 }
 
 /// Merges the inputs of `task` into new tables for `task.output_level()`.
-pub fn run_compaction(task: &CompactionTask, ctx: &CompactionContext<'_>) -> Result<Vec<CompactionOutput>> {
+pub fn run_compaction(
+    task: &CompactionTask,
+    ctx: &CompactionContext<'_>,
+) -> Result<Vec<CompactionOutput>> {
     let mut writer = TableWriter::new(ctx);
     match merge_into(task, ctx, &mut writer) {
         Ok(()) => writer.finish(),
@@ -151,7 +161,11 @@ pub fn run_compaction(task: &CompactionTask, ctx: &CompactionContext<'_>) -> Res
     }
 }
 
-fn merge_into(task: &CompactionTask, ctx: &CompactionContext<'_>, writer: &mut TableWriter<'_>) -> Result<()> {
+fn merge_into(
+    task: &CompactionTask,
+    ctx: &CompactionContext<'_>,
+    writer: &mut TableWriter<'_>,
+) -> Result<()> {
     let output_level = task.output_level();
     let filter = ctx.options.compaction_filter.as_deref();
     let may_drop = |key: &[u8], seq: SeqNo| filter.is_none_or(|f| f.may_drop(key, seq));
