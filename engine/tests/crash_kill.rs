@@ -76,7 +76,9 @@ fn child(dir: &Path) {
         batch.put(b"last", i.to_string());
         store.write(batch).expect("child write");
         // A process kill does not lose what was written to the page cache.
-        writeln!(acks, "{i}").expect("ack");
+        // One write call per line: `writeln!` may split number and newline
+        // into two syscalls, and a kill between them would glue two lines.
+        acks.write_all(format!("{i}\n").as_bytes()).expect("ack");
     }
 }
 
@@ -89,10 +91,11 @@ fn crash_child_entry_point() {
 }
 
 fn check(dir: &Path, cycle: usize) -> u64 {
+    // Only whole lines count: a line without its newline was cut by the kill.
     let acked: Vec<u64> = std::fs::read_to_string(dir.join("acks"))
         .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.parse().ok())
+        .split_inclusive('\n')
+        .filter_map(|l| l.strip_suffix('\n')?.parse().ok())
         .collect();
     let store = Store::open(dir.join("db"), options())
         .unwrap_or_else(|e| panic!("cycle {cycle}: reopen after kill failed: {e}"));

@@ -282,7 +282,7 @@ pub(crate) fn flush(inner: &StoreInner) -> Result<()> {
 }
 
 /// Compacts the tables meeting `[lower, upper]` level by level down to the
-/// deepest level that holds data.
+/// deepest level that holds data, then rewrites that level's tables in place.
 pub(crate) fn compact_range(
     inner: &StoreInner,
     lower: Option<&[u8]>,
@@ -335,6 +335,18 @@ fn compact_levels(inner: &StoreInner, lower: Option<&[u8]>, upper: Option<&[u8]>
             CompactionTask::with_overlaps(version, level, inputs)
         };
         run_task(inner, &task, false)?;
+    }
+    // Everything in range now sits in the deepest level; rewrite it in place
+    // so versions no snapshot needs any more (and tombstones) are dropped too.
+    if deepest > 0 {
+        let task = {
+            let state = inner.state.lock();
+            let inputs = state.version.overlapping(deepest, lo, hi);
+            (!inputs.is_empty()).then(|| CompactionTask::in_place(deepest, inputs))
+        };
+        if let Some(task) = task {
+            run_task(inner, &task, false)?;
+        }
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! the promise it makes.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::storage::key::SeqNo;
 use crate::storage::sstable::TableOptions;
@@ -59,6 +60,10 @@ pub struct StoreOptions {
     pub l0_slowdown_trigger: usize,
     /// With this many L0 tables writes wait for compaction (default 12).
     pub l0_stop_trigger: usize,
+    /// How long a synced leader waits for other writers to join its group
+    /// once writers have been seen to be concurrent (default 200 µs; zero
+    /// turns the wait off). A lone writer never waits more than once.
+    pub group_commit_delay: Duration,
     /// Optional veto over dropping old versions in compaction.
     pub compaction_filter: Option<Arc<dyn CompactionFilter>>,
 }
@@ -78,6 +83,7 @@ impl Default for StoreOptions {
             l0_compaction_trigger: 4,
             l0_slowdown_trigger: 8,
             l0_stop_trigger: 12,
+            group_commit_delay: Duration::from_micros(200),
             compaction_filter: None,
         }
     }
@@ -97,6 +103,7 @@ impl std::fmt::Debug for StoreOptions {
             .field("l0_compaction_trigger", &self.l0_compaction_trigger)
             .field("l0_slowdown_trigger", &self.l0_slowdown_trigger)
             .field("l0_stop_trigger", &self.l0_stop_trigger)
+            .field("group_commit_delay", &self.group_commit_delay)
             .field("compaction_filter", &self.compaction_filter.is_some())
             .finish()
     }

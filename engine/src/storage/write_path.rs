@@ -13,7 +13,12 @@
 //! syncs the log once if any of them asked for durability, inserts them into
 //! the memtable and only then publishes the new visible sequence number, so
 //! a reader sees a batch whole or not at all. Followers sleep until the leader
-//! marks them done. A failed log write or sync poisons the store: the record
+//! marks them done. Group commit needs company: two writers in a closed loop
+//! would otherwise take turns, each arriving while the other syncs. So once
+//! a writer has been seen arriving during a group's I/O, a leader that must
+//! sync first waits up to `group_commit_delay` (200 µs by default, small
+//! beside an fsync) for a second writer; a wait that gathers nobody switches
+//! the delay off again. A failed log write or sync poisons the store: the record
 //! may or may not be on disk, so every later write is refused until the store
 //! is reopened and recovered from the log.
 //!
@@ -25,8 +30,8 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -57,6 +62,10 @@ struct PendingWrite {
 pub(crate) struct WriteQueue {
     queue: Mutex<VecDeque<Arc<PendingWrite>>>,
     changed: Condvar,
+    /// Set when a writer arrived while a group was doing its I/O: synced
+    /// leaders then wait briefly for company. Cleared when such a wait
+    /// gathers nobody, so a lone writer pays the delay at most once.
+    contended: AtomicBool,
 }
 
 /// Applies `batch` through group commit; returns its last sequence number.
@@ -76,6 +85,9 @@ pub(crate) fn write(inner: &StoreInner, batch: WriteBatch, sync: bool) -> Result
     }
 
     // We lead. Make room first; a failure here fails only our own write.
+    if sync {
+        gather_company(inner);
+    }
     if let Err(e) = make_room(inner) {
         let mut queue = inner.writes.queue.lock();
         queue.pop_front();
@@ -105,9 +117,38 @@ pub(crate) fn write(inner: &StoreInner, batch: WriteBatch, sync: bool) -> Result
             });
         }
     }
+    // Someone queued up while we were doing I/O: writers are concurrent.
+    if !queue.is_empty() {
+        inner.writes.contended.store(true, Ordering::Relaxed);
+    }
     inner.writes.changed.notify_all();
     drop(queue);
     result.map(|last_seqs| last_seqs[0])
+}
+
+/// Commit delay: a synced leader that has seen concurrent writers waits up
+/// to `group_commit_delay` for another writer to join its group, so two
+/// writers in a closed loop share fsyncs instead of taking turns.
+fn gather_company(inner: &StoreInner) {
+    let delay = inner.options.group_commit_delay;
+    if delay.is_zero() || !inner.writes.contended.load(Ordering::Relaxed) {
+        return;
+    }
+    let deadline = Instant::now() + delay;
+    let mut queue = inner.writes.queue.lock();
+    while queue.len() < 2 {
+        if inner
+            .writes
+            .changed
+            .wait_until(&mut queue, deadline)
+            .timed_out()
+        {
+            break;
+        }
+    }
+    if queue.len() < 2 {
+        inner.writes.contended.store(false, Ordering::Relaxed);
+    }
 }
 
 /// Queues `me` and sleeps until it leads (returns `None`) or a leader has
@@ -118,6 +159,10 @@ fn wait_for_turn(
 ) -> Option<std::result::Result<SeqNo, String>> {
     let mut queue = inner.writes.queue.lock();
     queue.push_back(Arc::clone(me));
+    // A leader may be gathering company for its group.
+    if queue.len() > 1 {
+        inner.writes.changed.notify_all();
+    }
     loop {
         if let Some(outcome) = me.outcome.lock().take() {
             return Some(outcome);
@@ -156,16 +201,25 @@ pub(crate) fn freeze_memtable(inner: &StoreInner) -> Result<()> {
 
 /// Logs and applies a group; returns each batch's last sequence number.
 fn commit_group(inner: &StoreInner, group: &[Arc<PendingWrite>]) -> Result<Vec<SeqNo>> {
-    let mut combined = WriteBatch::new();
-    let mut last_seqs = Vec::with_capacity(group.len());
     let first_seq = inner.visible_seq() + 1;
+    let mut last_seqs = Vec::with_capacity(group.len());
     let mut sync = false;
-    for pending in group {
-        if let Some(batch) = pending.batch.lock().take() {
-            combined.append(&batch);
-        }
+    // A group of one (the common case without contention) is logged as is.
+    let mut combined = match group {
+        [only] => only.batch.lock().take().unwrap_or_default(),
+        _ => WriteBatch::new(),
+    };
+    if group.len() == 1 {
         last_seqs.push(first_seq + combined.len() as u64 - 1);
-        sync |= pending.sync;
+        sync = group[0].sync;
+    } else {
+        for pending in group {
+            if let Some(batch) = pending.batch.lock().take() {
+                combined.append(&batch);
+            }
+            last_seqs.push(first_seq + combined.len() as u64 - 1);
+            sync |= pending.sync;
+        }
     }
     let mem = Arc::clone(&inner.state.lock().mem);
     {

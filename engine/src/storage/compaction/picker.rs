@@ -17,17 +17,32 @@ pub struct CompactionTask {
     pub inputs: Vec<Arc<TableHandle>>,
     /// Input tables of `level + 1`.
     pub next_inputs: Vec<Arc<TableHandle>>,
+    /// Where the output goes: `level + 1`, or `level` itself for an in-place
+    /// rewrite of the deepest level (manual compaction).
+    pub output_level: usize,
 }
 
 impl CompactionTask {
     /// Where the output goes.
     pub fn output_level(&self) -> usize {
-        self.level + 1
+        self.output_level
     }
 
     /// True when one table moves down unchanged: nothing below overlaps it.
     pub fn is_trivial_move(&self) -> bool {
-        self.inputs.len() == 1 && self.next_inputs.is_empty()
+        self.inputs.len() == 1 && self.next_inputs.is_empty() && self.output_level > self.level
+    }
+
+    /// Rewrites `inputs` of `level` into the same level: how a manual
+    /// compaction drops versions from the deepest level, which has nothing
+    /// below it to merge into.
+    pub fn in_place(level: usize, inputs: Vec<Arc<TableHandle>>) -> Self {
+        CompactionTask {
+            level,
+            inputs,
+            next_inputs: Vec::new(),
+            output_level: level,
+        }
     }
 
     /// Smallest and largest user key over all inputs.
@@ -69,6 +84,7 @@ impl CompactionTask {
             level,
             inputs,
             next_inputs,
+            output_level: level + 1,
         }
     }
 }

@@ -1,0 +1,96 @@
+//! `Keyspace`: a numbered prefix that keeps tables, indexes and the engine's
+//! own records apart in the one ordered key space of the store.
+//!
+//! A key `k` in keyspace `n` is stored as `n as u32 big-endian ++ k`, so a
+//! keyspace is one contiguous range and its keys keep their order. Ids below
+//! [`FIRST_USER_KEYSPACE`] are reserved: 0 names keyspaces, 1 holds prepared
+//! two-phase-commit transactions.
+
+use std::ops::Bound;
+
+/// Keyspace of the name → id catalog.
+pub(crate) const CATALOG_KEYSPACE: u32 = 0;
+/// Keyspace of durable prepared-transaction records.
+pub(crate) const PREPARED_KEYSPACE: u32 = 1;
+/// The first id available to callers.
+pub const FIRST_USER_KEYSPACE: u32 = 16;
+
+/// A numbered key prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Keyspace {
+    id: u32,
+}
+
+impl Keyspace {
+    /// The keyspace with number `id`.
+    pub fn new(id: u32) -> Keyspace {
+        Keyspace { id }
+    }
+
+    /// Its number.
+    pub fn id(self) -> u32 {
+        self.id
+    }
+
+    /// The stored form of `key` in this keyspace.
+    pub fn key(self, key: &[u8]) -> Vec<u8> {
+        let mut full = Vec::with_capacity(4 + key.len());
+        full.extend_from_slice(&self.id.to_be_bytes());
+        full.extend_from_slice(key);
+        full
+    }
+
+    /// The key without its keyspace prefix, if it belongs to this keyspace.
+    pub fn strip(self, full: &[u8]) -> Option<&[u8]> {
+        full.strip_prefix(&self.id.to_be_bytes()[..])
+    }
+
+    /// Stored-key bounds for a range of keys of this keyspace.
+    pub fn bounds(
+        self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+    ) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+        let lower = match lower {
+            Bound::Included(k) => Bound::Included(self.key(k)),
+            Bound::Excluded(k) => Bound::Excluded(self.key(k)),
+            Bound::Unbounded => Bound::Included(self.key(&[])),
+        };
+        let upper = match upper {
+            Bound::Included(k) => Bound::Included(self.key(k)),
+            Bound::Excluded(k) => Bound::Excluded(self.key(k)),
+            Bound::Unbounded => match self.id.checked_add(1) {
+                Some(next) => Bound::Excluded(next.to_be_bytes().to_vec()),
+                None => Bound::Unbounded,
+            },
+        };
+        (lower, upper)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_prefixed_and_ranges_stay_inside_the_keyspace() {
+        let ks = Keyspace::new(20);
+        let full = ks.key(b"abc");
+        assert_eq!(ks.strip(&full), Some(&b"abc"[..]));
+        assert_eq!(Keyspace::new(21).strip(&full), None);
+        let (lo, hi) = ks.bounds(Bound::Unbounded, Bound::Unbounded);
+        let inside = |k: &Vec<u8>| {
+            (match &lo {
+                Bound::Included(l) => k >= l,
+                _ => false,
+            }) && (match &hi {
+                Bound::Excluded(h) => k < h,
+                _ => false,
+            })
+        };
+        assert!(inside(&ks.key(b"")));
+        assert!(inside(&ks.key(&[0xff; 8])));
+        assert!(!inside(&Keyspace::new(21).key(b"")));
+        assert!(!inside(&Keyspace::new(19).key(&[0xff])));
+    }
+}

@@ -1,0 +1,528 @@
+//! `Transaction`: reads and writes at one isolation level, then commit,
+//! rollback or prepare.
+//!
+//! The life of a write, at every level:
+//!
+//! 1. take the row's exclusive lock (waiting behind another writer — no
+//!    dirty writes; a wait that would close a cycle fails with 40P01);
+//! 2. at REPEATABLE READ and SERIALIZABLE, if the row's newest committed
+//!    version is newer than our snapshot, fail with 40001 (first updater wins);
+//! 3. at SERIALIZABLE, tell the SSI tracker (it may find us a dangerous pivot);
+//! 4. keep the new value in the private write set and publish it as an intent
+//!    (visible to READ UNCOMMITTED readers only).
+//!
+//! Commit writes the whole write set as one atomic, synced batch; its
+//! sequence number is the commit timestamp. Then intents and locks go. A
+//! retryable failure (40001, 40P01, 55P03) aborts the transaction at once,
+//! releasing its locks; every later call says it was aborted.
+
+use std::collections::BTreeMap;
+use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::storage::key::MAX_SEQ;
+use crate::storage::{SeqNo, Snapshot, ValueKind, WriteBatch};
+use crate::txn::engine::{ActiveTxn, EngineInner, PreparedTxn, TransactionOptions, prepared_key};
+use crate::txn::keyspace::Keyspace;
+use crate::txn::lock::{LockMode, TxnId, WaitPolicy};
+use crate::txn::overlay::OverlayScan;
+use crate::txn::savepoint::{SavepointId, UndoLog};
+use crate::txn::{CommitTs, IsolationLevel, prepared};
+use crate::{Error, Result};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Status {
+    Active,
+    Committed,
+    RolledBack,
+    /// Aborted by an error (serialization failure, deadlock, lock timeout).
+    Failed(String),
+    /// Handed to the engine as a prepared transaction.
+    Prepared,
+}
+
+/// One transaction. `Send`: it may move between threads. Dropping it while
+/// active rolls it back.
+pub struct Transaction {
+    engine: Arc<EngineInner>,
+    id: TxnId,
+    level: IsolationLevel,
+    read_only: bool,
+    snapshot: Snapshot,
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    status: Status,
+    lock_timeout: Option<Duration>,
+    undo: UndoLog,
+}
+
+/// Rows of a transaction's scan: `(key, value)` without the keyspace prefix.
+pub type TxnScan = Box<dyn DoubleEndedIterator<Item = Result<(Vec<u8>, Vec<u8>)>> + Send>;
+
+impl Transaction {
+    pub(crate) fn begin(
+        engine: Arc<EngineInner>,
+        id: TxnId,
+        options: TransactionOptions,
+    ) -> Transaction {
+        let snapshot = if options.level == IsolationLevel::Serializable {
+            // Taken under the tracker's lock, so no commit slips between the
+            // snapshot and the registration.
+            engine.ssi.begin_with(id, options.read_only, || {
+                let snapshot = engine.store.snapshot();
+                let seq = snapshot.seq();
+                (snapshot, seq)
+            })
+        } else {
+            engine.store.snapshot()
+        };
+        engine.active.lock().insert(
+            id,
+            ActiveTxn {
+                level: options.level,
+                snapshot: snapshot.seq(),
+                read_only: options.read_only,
+                writes: 0,
+                started: Instant::now(),
+            },
+        );
+        Transaction {
+            lock_timeout: engine.options.lock_timeout,
+            engine,
+            id,
+            level: options.level,
+            read_only: options.read_only,
+            snapshot,
+            writes: BTreeMap::new(),
+            status: Status::Active,
+            undo: UndoLog::default(),
+        }
+    }
+
+    /// The transaction's id (as shown in lock waits and `\txns`).
+    pub fn id(&self) -> TxnId {
+        self.id
+    }
+
+    /// Its isolation level.
+    pub fn level(&self) -> IsolationLevel {
+        self.level
+    }
+
+    /// True when declared read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// True until commit, rollback, prepare or an aborting error.
+    pub fn is_active(&self) -> bool {
+        self.status == Status::Active
+    }
+
+    /// The sequence number the current snapshot reads at.
+    pub fn snapshot_seq(&self) -> SeqNo {
+        self.snapshot.seq()
+    }
+
+    /// Changes how long this transaction waits for row locks (`None`: until granted).
+    pub fn set_lock_timeout(&mut self, timeout: Option<Duration>) {
+        self.lock_timeout = timeout;
+    }
+
+    /// Starts a new statement: READ COMMITTED and READ UNCOMMITTED take a
+    /// fresh snapshot; the other levels keep theirs.
+    pub fn new_statement(&mut self) {
+        if self.status == Status::Active && self.level.snapshot_per_statement() {
+            self.snapshot = self.engine.store.snapshot();
+            if let Some(info) = self.engine.active.lock().get_mut(&self.id) {
+                info.snapshot = self.snapshot.seq();
+            }
+        }
+    }
+
+    fn check_active(&self) -> Result<()> {
+        match &self.status {
+            Status::Active => Ok(()),
+            Status::Failed(why) => Err(Error::TransactionNotActive(format!(
+                "transaction {} was aborted ({why}); roll it back and retry",
+                self.id
+            ))),
+            other => Err(Error::TransactionNotActive(format!(
+                "transaction {} is {}",
+                self.id,
+                match other {
+                    Status::Committed => "committed",
+                    Status::RolledBack => "rolled back",
+                    _ => "prepared",
+                }
+            ))),
+        }
+    }
+
+    /// Runs `f`; a retryable error aborts the transaction before it is returned.
+    fn guard<T>(&mut self, result: Result<T>) -> Result<T> {
+        if let Err(e) = &result
+            && e.is_retryable()
+        {
+            self.abort(e.to_string());
+        }
+        result
+    }
+
+    fn abort(&mut self, why: String) {
+        self.release();
+        self.status = Status::Failed(why);
+    }
+
+    fn release(&mut self) {
+        if self.level == IsolationLevel::Serializable {
+            self.engine.ssi.aborted(self.id);
+        }
+        self.engine.finish(self.id, self.writes.keys());
+        self.engine.active.lock().remove(&self.id);
+    }
+
+    /// Reads `key` of keyspace `ks`.
+    pub fn get(&mut self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.check_active()?;
+        let full = ks.key(key);
+        if let Some(own) = self.writes.get(&full) {
+            return Ok(own.clone());
+        }
+        let result = self.read_committed_or_dirty(&full);
+        let result = result.and_then(|value| {
+            if self.level == IsolationLevel::Serializable {
+                self.engine.ssi.on_read(self.id, &full)?;
+            }
+            Ok(value)
+        });
+        self.guard(result)
+    }
+
+    fn read_committed_or_dirty(&self, full: &[u8]) -> Result<Option<Vec<u8>>> {
+        if self.level == IsolationLevel::ReadUncommitted {
+            if let Some(intent) = self.engine.intents.get(full) {
+                return Ok(intent.value);
+            }
+            return self.engine.store.get(full);
+        }
+        self.engine.store.get_at(full, self.snapshot.seq())
+    }
+
+    /// Scans the keys of `ks` in `range`, in order (`.rev()` for descending),
+    /// with this transaction's own writes applied. At SERIALIZABLE the whole
+    /// range is registered as read, so a later insert into it is a conflict.
+    pub fn scan(&mut self, ks: Keyspace, range: impl RangeBounds<[u8]>) -> Result<TxnScan> {
+        self.check_active()?;
+        let (lower, upper) = ks.bounds(range.start_bound(), range.end_bound());
+        let lo = lower.as_ref().map(Vec::as_slice);
+        let hi = upper.as_ref().map(Vec::as_slice);
+        if self.level == IsolationLevel::Serializable {
+            let registered = self.engine.ssi.on_scan(self.id, lo, hi);
+            self.guard(registered)?;
+        }
+        let mut overlay: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        let base = if self.level == IsolationLevel::ReadUncommitted {
+            for (key, value) in self.engine.intents.range(self.id, lo, hi) {
+                overlay.insert(key, value);
+            }
+            self.engine.store.scan((lo, hi))
+        } else {
+            self.engine.store.scan_at((lo, hi), self.snapshot.seq())
+        };
+        if !is_empty_range(&lower, &upper) {
+            for (key, value) in self
+                .writes
+                .range::<Vec<u8>, _>((lower.clone(), upper.clone()))
+            {
+                overlay.insert(key.clone(), value.clone());
+            }
+        }
+        let rows = OverlayScan::new(base, overlay.into_iter().collect());
+        Ok(Box::new(rows.map(move |row| {
+            row.map(|(key, value)| (ks.strip(&key).map(<[u8]>::to_vec).unwrap_or(key), value))
+        })))
+    }
+
+    /// Writes `value` under `key`.
+    pub fn put(&mut self, ks: Keyspace, key: &[u8], value: &[u8]) -> Result<()> {
+        self.write(ks.key(key), Some(value.to_vec()))
+    }
+
+    /// Deletes `key` (a no-op if it does not exist, but it still locks the row).
+    pub fn delete(&mut self, ks: Keyspace, key: &[u8]) -> Result<()> {
+        self.write(ks.key(key), None)
+    }
+
+    fn write(&mut self, full: Vec<u8>, value: Option<Vec<u8>>) -> Result<()> {
+        self.check_active()?;
+        if self.read_only {
+            return Err(Error::ReadOnlyTransaction("a write".into()));
+        }
+        if !self.writes.contains_key(&full) {
+            let locked = self.lock_row(&full, LockMode::Exclusive, self.wait_policy());
+            self.guard(locked)?;
+            if self.level == IsolationLevel::Serializable {
+                let tracked = self.engine.ssi.on_write(self.id, &full);
+                self.guard(tracked)?;
+            }
+            if let Some(info) = self.engine.active.lock().get_mut(&self.id) {
+                info.writes += 1;
+            }
+        }
+        self.engine
+            .intents
+            .put(full.clone(), self.id, value.clone());
+        if self.undo.is_recording() {
+            let previous = self.writes.get(&full).cloned();
+            self.undo.record(&full, previous);
+        }
+        self.writes.insert(full, value);
+        Ok(())
+    }
+
+    /// Opens a savepoint: a mark in the write set that
+    /// [`Transaction::rollback_to_savepoint`] can return to. See
+    /// [`crate::txn::savepoint`] for what a rollback keeps (row locks, SSI
+    /// marks).
+    pub fn savepoint(&mut self) -> Result<SavepointId> {
+        self.check_active()?;
+        Ok(self.undo.mark())
+    }
+
+    /// Undoes every write made since savepoint `id` (the write set and the
+    /// published intents go back to their state at the mark). `id` stays
+    /// open; savepoints taken after it are closed. Row locks taken since the
+    /// mark stay held until the transaction ends.
+    pub fn rollback_to_savepoint(&mut self, id: SavepointId) -> Result<()> {
+        self.check_active()?;
+        let undone = self.undo.rollback_to(id).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "savepoint {id:?} is not open in transaction {}",
+                self.id
+            ))
+        })?;
+        for (key, previous) in undone {
+            match previous {
+                None => {
+                    self.writes.remove(&key);
+                    self.engine.intents.remove(&key, self.id);
+                }
+                Some(value) => {
+                    self.engine.intents.put(key.clone(), self.id, value.clone());
+                    self.writes.insert(key, value);
+                }
+            }
+        }
+        if let Some(info) = self.engine.active.lock().get_mut(&self.id) {
+            info.writes = self.writes.len();
+        }
+        Ok(())
+    }
+
+    /// Closes savepoint `id` and every savepoint taken after it, keeping
+    /// their writes.
+    pub fn release_savepoint(&mut self, id: SavepointId) -> Result<()> {
+        self.check_active()?;
+        if self.undo.release(id) {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(format!(
+                "savepoint {id:?} is not open in transaction {}",
+                self.id
+            )))
+        }
+    }
+
+    fn wait_policy(&self) -> WaitPolicy {
+        WaitPolicy::Wait(self.lock_timeout)
+    }
+
+    /// Takes a row lock; at REPEATABLE READ and SERIALIZABLE fails with 40001
+    /// if the row changed after our snapshot.
+    fn lock_row(&self, full: &[u8], mode: LockMode, policy: WaitPolicy) -> Result<()> {
+        self.engine.locks.acquire(self.id, full, mode, policy)?;
+        if self.level.first_updater_wins()
+            && let Some((seq, _, _)) = self.engine.store.get_version(full, MAX_SEQ)?
+            && seq > self.snapshot.seq()
+        {
+            return Err(Error::SerializationFailure(format!(
+                "concurrent update: the row was changed by a transaction that committed after transaction {} began",
+                self.id
+            )));
+        }
+        Ok(())
+    }
+
+    /// `SELECT ... FOR UPDATE`: locks the row exclusively, then reads it. At
+    /// READ COMMITTED it returns the newest committed version.
+    pub fn get_for_update(&mut self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.lock_and_read(ks, key, LockMode::Exclusive, self.wait_policy())
+    }
+
+    /// `SELECT ... FOR SHARE`: locks the row in shared mode, then reads it.
+    pub fn lock_shared(&mut self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.lock_and_read(ks, key, LockMode::Shared, self.wait_policy())
+    }
+
+    /// Locks and reads a row with an explicit wait policy (`NoWait` for `NOWAIT`).
+    pub fn lock_and_read(
+        &mut self,
+        ks: Keyspace,
+        key: &[u8],
+        mode: LockMode,
+        policy: WaitPolicy,
+    ) -> Result<Option<Vec<u8>>> {
+        self.check_active()?;
+        let full = ks.key(key);
+        let locked = self.lock_row(&full, mode, policy);
+        self.guard(locked)?;
+        if let Some(own) = self.writes.get(&full) {
+            return Ok(own.clone());
+        }
+        let value = if self.level.snapshot_per_statement() {
+            match self.engine.store.get_version(&full, MAX_SEQ) {
+                Ok(Some((_, ValueKind::Put, value))) => Ok(Some(value)),
+                Ok(_) => Ok(None),
+                Err(e) => Err(e),
+            }
+        } else {
+            self.engine.store.get_at(&full, self.snapshot.seq())
+        };
+        let value = value.and_then(|v| {
+            if self.level == IsolationLevel::Serializable {
+                self.engine.ssi.on_read(self.id, &full)?;
+            }
+            Ok(v)
+        });
+        self.guard(value)
+    }
+
+    /// Tries to lock a row without waiting; `Ok(false)` if another transaction
+    /// holds it (for `SKIP LOCKED`).
+    pub fn try_lock(&mut self, ks: Keyspace, key: &[u8], mode: LockMode) -> Result<bool> {
+        self.check_active()?;
+        let full = ks.key(key);
+        match self.lock_row(&full, mode, WaitPolicy::NoWait) {
+            Ok(()) => Ok(true),
+            Err(Error::LockTimeout(_)) => Ok(false),
+            Err(e) => self.guard(Err(e)),
+        }
+    }
+
+    /// Commits: the write set becomes visible atomically at the returned
+    /// commit timestamp, durably (as the store's durability says).
+    pub fn commit(mut self) -> Result<CommitTs> {
+        self.check_active()?;
+        let serializable = self.level == IsolationLevel::Serializable;
+        if serializable {
+            let checked = self.engine.ssi.prepare_commit(self.id);
+            self.guard(checked)?;
+        }
+        let seq = if self.writes.is_empty() {
+            self.engine.store.last_seq()
+        } else {
+            let mut batch = WriteBatch::new();
+            for (key, value) in &self.writes {
+                match value {
+                    Some(v) => batch.put(key, v),
+                    None => batch.delete(key),
+                };
+            }
+            match self.engine.store.write(batch) {
+                Ok(seq) => seq,
+                Err(e) => {
+                    self.abort(e.to_string());
+                    return Err(e);
+                }
+            }
+        };
+        if serializable {
+            self.engine.ssi.committed(self.id, seq);
+        }
+        self.engine.finish(self.id, self.writes.keys());
+        self.engine.active.lock().remove(&self.id);
+        self.status = Status::Committed;
+        Ok(seq)
+    }
+
+    /// Rolls back: nothing it wrote becomes visible; its locks are released.
+    /// Rolling back an aborted transaction is allowed and does nothing more.
+    pub fn rollback(mut self) -> Result<()> {
+        self.rollback_in_place();
+        Ok(())
+    }
+
+    fn rollback_in_place(&mut self) {
+        if self.status == Status::Active {
+            self.release();
+            self.status = Status::RolledBack;
+        }
+    }
+
+    /// First phase of two-phase commit: durably records the write set and
+    /// keeps the row locks, so the transaction survives a crash; finish it
+    /// with [`crate::txn::Engine::commit_prepared`] or `rollback_prepared`.
+    pub fn prepare(mut self) -> Result<TxnId> {
+        self.check_active()?;
+        let serializable = self.level == IsolationLevel::Serializable;
+        if serializable {
+            let checked = self.engine.ssi.prepare_commit(self.id);
+            self.guard(checked)?;
+        }
+        let mut batch = WriteBatch::new();
+        batch.put(
+            prepared_key(self.id),
+            prepared::encode(self.level, &self.writes),
+        );
+        if let Err(e) = self
+            .engine
+            .store
+            .write_with(batch, crate::storage::Durability::Sync)
+        {
+            self.abort(e.to_string());
+            return Err(e);
+        }
+        self.engine.prepared.lock().insert(
+            self.id,
+            PreparedTxn {
+                level: self.level,
+                writes: std::mem::take(&mut self.writes),
+                tracked: serializable,
+            },
+        );
+        self.engine.active.lock().remove(&self.id);
+        self.status = Status::Prepared;
+        Ok(self.id)
+    }
+}
+
+/// True when no key lies between the bounds (`BTreeMap::range` panics on
+/// such bounds, so they are answered without asking it).
+fn is_empty_range(lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> bool {
+    match (lower, upper) {
+        (Bound::Included(l), Bound::Included(u)) => l > u,
+        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(u) | Bound::Excluded(u)) => {
+            l >= u
+        }
+        _ => false,
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        self.rollback_in_place();
+    }
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("id", &self.id)
+            .field("level", &self.level)
+            .field("snapshot", &self.snapshot.seq())
+            .field("status", &self.status)
+            .field("writes", &self.writes.len())
+            .finish()
+    }
+}

@@ -1,0 +1,126 @@
+//! `isodb`: the isodb SQL shell.
+//!
+//! ```text
+//!   isodb [PATH | --temp] [-c SQL]... [-f FILE]... [--format table|csv|json] [--on-error stop|continue]
+//! ```
+//!
+//! With `-c` or `-f` it runs them in order and exits; with standard input
+//! that is not a terminal it runs that; otherwise it is interactive. The
+//! exit status is 1 when a statement failed, 2 when the database could not
+//! be opened.
+//!
+//! - [`args`]: the command line.
+//! - [`shell`]: sessions, running statements, waiting for locks.
+//! - [`worker`]: one session on its own thread.
+//! - [`splitter`]: input into statements and meta-commands.
+//! - [`meta`]: meta-commands and scripts; [`views`]: catalog, locks, transactions.
+//! - [`render`]: tables, CSV, JSON, errors; [`demo`]: anomaly walkthroughs.
+//! - [`interactive`]: rustyline, history, completion, Ctrl-C.
+
+mod args;
+mod demo;
+mod interactive;
+mod meta;
+mod render;
+mod shell;
+mod splitter;
+mod views;
+mod worker;
+
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use isodb::{Database, DatabaseOptions, Durability, IsolationLevel};
+
+use crate::args::{Cli, DEFAULT_DATA_DIR, Input};
+use crate::shell::{Flow, Shell, StdOutput};
+
+fn open(cli: &Cli) -> Result<(Database, String), String> {
+    let mut options = DatabaseOptions::default();
+    if let Some(level) = &cli.isolation {
+        options.isolation_level = level
+            .parse::<IsolationLevel>()
+            .map_err(|e| format!("--isolation: {e}"))?;
+    }
+    if cli.temp {
+        options.durability = Durability::NoSync;
+        let db = Database::open_temporary_with(options)
+            .map_err(|e| format!("cannot open a temporary database: {e}"))?;
+        return Ok((db, "a temporary database (removed on exit)".to_string()));
+    }
+    let path = cli.path.clone().unwrap_or_else(|| DEFAULT_DATA_DIR.into());
+    let db = Database::open_with(&path, options)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    Ok((db, path.display().to_string()))
+}
+
+fn run_inputs(shell: &mut Shell, inputs: &[Input]) {
+    for input in inputs {
+        let flow = match input {
+            Input::Command(text) => shell.run_script(text),
+            Input::File(path) => match std::fs::read_to_string(path) {
+                Ok(script) => shell.run_script(&script),
+                Err(error) => {
+                    shell.complain(&format!("isodb: cannot read {}: {error}", path.display()));
+                    Flow::Stop
+                }
+            },
+        };
+        if flow != Flow::Continue {
+            break;
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let (cli, inputs) = Cli::parse_with_inputs();
+    let (db, location) = match open(&cli) {
+        Ok(opened) => opened,
+        Err(message) => {
+            eprintln!("isodb: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let level = db.options().isolation_level;
+    let interactive = inputs.is_empty() && std::io::stdin().is_terminal();
+    let mut shell = match Shell::new(
+        db,
+        cli.format,
+        cli.on_error,
+        interactive,
+        Arc::new(StdOutput),
+    ) {
+        Ok(shell) => shell,
+        Err(error) => {
+            eprintln!("isodb: cannot start a session thread: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if !inputs.is_empty() {
+        run_inputs(&mut shell, &inputs);
+    } else if interactive {
+        let banner = format!(
+            "isodb {} on {location}\ndefault isolation level: {level}. Type \\help for help, \\q or Ctrl-D to quit.",
+            env!("CARGO_PKG_VERSION")
+        );
+        if let Err(error) = interactive::run(&mut shell, &banner) {
+            eprintln!("isodb: terminal error: {error}");
+            shell.failures += 1;
+        }
+    } else {
+        let mut script = String::new();
+        match std::io::stdin().read_to_string(&mut script) {
+            Ok(_) => {
+                shell.run_script(&script);
+            }
+            Err(error) => shell.complain(&format!("isodb: cannot read standard input: {error}")),
+        }
+    }
+    shell.shut_down();
+    if shell.failures > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,277 @@
+//! Meta-commands: the lines that start with `\`, and running whole
+//! scripts (`-f`, `-c`, standard input, `\i`) through the shell.
+//!
+//! ```text
+//!   \help               this list            \session NAME   create or switch session
+//!   \dt  \d TABLE  \di  catalog              \sessions       every session's state
+//!   \explain [SQL]      EXPLAIN              \locks  \txns   lock table, transactions
+//!   \timing [on|off]    statement times      \cancel [NAME]  end a session's lock wait
+//!   \isolation LEVEL    session default      \demo [NAME]    anomaly walkthroughs
+//!   \i FILE             run a script         \q              quit
+//! ```
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+use crate::demo;
+use crate::shell::{Flow, Shell};
+use crate::splitter::{Piece, split_script};
+use crate::views;
+
+/// The meta-commands with one line of help each (also used for completion).
+pub const META_COMMANDS: &[(&str, &str)] = &[
+    ("\\help", "show this list"),
+    ("\\dt", "list tables"),
+    ("\\d", "describe a table: \\d TABLE"),
+    ("\\di", "list indexes"),
+    ("\\explain", "EXPLAIN the given statement, or the next one"),
+    (
+        "\\timing",
+        "print how long each statement takes: \\timing [on|off]",
+    ),
+    (
+        "\\isolation",
+        "set the session's default isolation level: \\isolation read committed",
+    ),
+    ("\\i", "run the statements in a file: \\i FILE"),
+    (
+        "\\session",
+        "create or switch to a named session: \\session t2",
+    ),
+    ("\\sessions", "list sessions with their transaction state"),
+    (
+        "\\locks",
+        "show locks held and awaited (who waits for whom)",
+    ),
+    ("\\txns", "show open transactions and their snapshots"),
+    (
+        "\\cancel",
+        "cancel a session's lock wait: \\cancel [SESSION]",
+    ),
+    (
+        "\\demo",
+        "play an isolation anomaly step by step: \\demo [NAME]",
+    ),
+    ("\\q", "quit"),
+];
+
+/// The help text.
+pub fn help() -> String {
+    let mut text = String::from("SQL statements end with ';' and may span lines. Meta-commands:\n");
+    for (name, what) in META_COMMANDS {
+        text.push_str(&format!("  {name:<11} {what}\n"));
+    }
+    text.push_str("Ctrl-C cancels the current input or a lock wait; Ctrl-D quits.\n");
+    text
+}
+
+impl Shell {
+    /// Runs every statement and meta-command of a script. Returns `Stop`
+    /// after a failure with `--on-error stop`, `Quit` after `\q`.
+    pub fn run_script(&mut self, script: &str) -> Flow {
+        for piece in split_script(script) {
+            let flow = self.run_piece(&piece);
+            if flow != Flow::Continue {
+                return flow;
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Runs one piece of input.
+    pub fn run_piece(&mut self, piece: &Piece) -> Flow {
+        match piece {
+            Piece::Sql(sql) => self.run_sql(sql),
+            Piece::Meta(line) => self.run_meta(line),
+        }
+    }
+
+    fn print_or_fail(&mut self, result: Result<String, String>) -> Flow {
+        match result {
+            Ok(text) => {
+                self.output.out(&text);
+                Flow::Continue
+            }
+            Err(message) => {
+                self.complain(&message);
+                self.after_failure()
+            }
+        }
+    }
+
+    /// Runs one meta-command line such as `\d accounts`.
+    pub fn run_meta(&mut self, line: &str) -> Flow {
+        let line = line.trim().trim_end_matches(';').trim();
+        let (command, argument) = match line.split_once(char::is_whitespace) {
+            Some((command, argument)) => (command, argument.trim()),
+            None => (line, ""),
+        };
+        match command {
+            "\\q" | "\\quit" => Flow::Quit,
+            "\\?" | "\\h" | "\\help" => {
+                self.output.out(&help());
+                Flow::Continue
+            }
+            "\\dt" => {
+                let text = views::list_tables(&self.db);
+                self.print_or_fail(text)
+            }
+            "\\di" => {
+                let text = views::list_indexes(&self.db);
+                self.print_or_fail(text)
+            }
+            "\\d" if argument.is_empty() => {
+                let text = views::list_tables(&self.db);
+                self.print_or_fail(text)
+            }
+            "\\d" => {
+                let text = views::describe_table(&self.db, argument);
+                self.print_or_fail(text)
+            }
+            "\\explain" if argument.is_empty() => {
+                self.explain_next = true;
+                self.say("the next statement will be EXPLAINed");
+                Flow::Continue
+            }
+            "\\explain" => self.run_sql(&format!("EXPLAIN {argument}")),
+            "\\timing" => self.timing(argument),
+            "\\isolation" => self.isolation(argument),
+            "\\i" | "\\include" => self.include(argument),
+            "\\session" | "\\s" => self.session_command(argument),
+            "\\sessions" => {
+                self.output.out(&views::list_sessions(self));
+                Flow::Continue
+            }
+            "\\locks" => {
+                self.output.out(&views::list_locks(self));
+                Flow::Continue
+            }
+            "\\txns" => {
+                self.output.out(&views::list_transactions(self));
+                Flow::Continue
+            }
+            "\\cancel" => self.cancel(argument),
+            "\\demo" => demo::run(self, argument),
+            other => {
+                self.complain(&format!("invalid command {other}; try \\help"));
+                self.after_failure()
+            }
+        }
+    }
+
+    fn timing(&mut self, argument: &str) -> Flow {
+        let now = self.settings.timing.load(Ordering::SeqCst);
+        let on = match argument.to_ascii_lowercase().as_str() {
+            "" => !now,
+            "on" => true,
+            "off" => false,
+            other => {
+                self.complain(&format!("\\timing: expected on or off, not {other:?}"));
+                return self.after_failure();
+            }
+        };
+        self.settings.timing.store(on, Ordering::SeqCst);
+        self.say(&format!("Timing is {}.", if on { "on" } else { "off" }));
+        Flow::Continue
+    }
+
+    fn isolation(&mut self, argument: &str) -> Flow {
+        if argument.is_empty() {
+            let status = self.session().status();
+            self.say(&format!(
+                "{}: {} ({})",
+                self.session().name(),
+                status.level,
+                status.state.label()
+            ));
+            return Flow::Continue;
+        }
+        match argument.parse::<isodb::IsolationLevel>() {
+            Ok(level) => {
+                self.session().set_level(level);
+                let note = if self.session().status().state == crate::worker::TxnState::Idle {
+                    ""
+                } else {
+                    " (from the next transaction on)"
+                };
+                self.say(&format!(
+                    "{}: default isolation level is {level}{note}",
+                    self.session().name()
+                ));
+                Flow::Continue
+            }
+            Err(error) => {
+                self.complain(&format!("\\isolation: {error}"));
+                self.after_failure()
+            }
+        }
+    }
+
+    fn include(&mut self, argument: &str) -> Flow {
+        if argument.is_empty() {
+            self.complain("\\i: which file?");
+            return self.after_failure();
+        }
+        match std::fs::read_to_string(Path::new(argument)) {
+            Ok(script) => match self.run_script(&script) {
+                Flow::Quit => Flow::Quit,
+                Flow::Stop => Flow::Stop,
+                Flow::Continue => Flow::Continue,
+            },
+            Err(error) => {
+                self.complain(&format!("\\i: cannot read {argument}: {error}"));
+                self.after_failure()
+            }
+        }
+    }
+
+    fn session_command(&mut self, argument: &str) -> Flow {
+        if argument.is_empty() {
+            self.say(&format!("current session: {}", self.session().name()));
+            return Flow::Continue;
+        }
+        let valid = argument
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+        if !valid {
+            self.complain(&format!(
+                "\\session: a session name is letters, digits, '_' or '-', not {argument:?}"
+            ));
+            return self.after_failure();
+        }
+        match self.switch_session(argument) {
+            Ok(created) => {
+                if created && self.interactive {
+                    self.say(&format!("new session {argument}"));
+                }
+                Flow::Continue
+            }
+            Err(error) => {
+                self.complain(&format!("\\session: cannot start a thread: {error}"));
+                self.after_failure()
+            }
+        }
+    }
+
+    fn cancel(&mut self, argument: &str) -> Flow {
+        let worker = if argument.is_empty() {
+            Some(std::sync::Arc::clone(self.session()))
+        } else {
+            self.sessions.iter().find(|w| w.name() == argument).cloned()
+        };
+        match worker {
+            Some(worker) => {
+                if worker.cancel_wait() {
+                    self.settle();
+                } else {
+                    self.say(&format!("{} is not waiting for a lock", worker.name()));
+                }
+                Flow::Continue
+            }
+            None => {
+                self.complain(&format!("\\cancel: there is no session {argument}"));
+                self.after_failure()
+            }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Reading and writing the catalog through a transaction.
+//!
+//! Catalog rows, in the catalog's own keyspace (keys are memcomparable
+//! tuples):
+//!
+//! ```text
+//!   ('table', name)   -> codec::encode_table(TableDef)
+//!   ('index', name)   -> enc(table name)        (index names are database-wide)
+//!   ('next_id')       -> enc(next free keyspace id)
+//!   ('row_id_epoch')  -> enc(epoch of hidden row ids, bumped at each open)
+//! ```
+//!
+//! Ids are handed out with `get_for_update` on `('next_id')`: two
+//! transactions creating objects at once take turns on that row (or one
+//! gets 40001), so no id is ever used twice. Creating a table first locks
+//! its `('table', name)` row the same way, so a concurrent CREATE of the
+//! same name waits and then sees the table (42P07).
+
+use isodb_engine::txn::{Keyspace, Transaction};
+
+use crate::catalog::TableDef;
+use crate::catalog::codec::{decode_table, encode_table};
+use crate::encoding::{decode_key, encode_key};
+use crate::error::{Error, Result};
+use crate::types::Value;
+
+/// The first keyspace id given to tables and indexes; far above the ids
+/// the engine hands out for named keyspaces.
+pub const FIRST_OBJECT_ID: u32 = 1 << 20;
+
+/// The catalog of one database: a handle on its keyspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Catalog {
+    keyspace: Keyspace,
+}
+
+fn table_key(name: &str) -> Vec<u8> {
+    encode_key(&[Value::from("table"), Value::from(name)])
+}
+
+fn index_key(name: &str) -> Vec<u8> {
+    encode_key(&[Value::from("index"), Value::from(name)])
+}
+
+fn counter_key(name: &str) -> Vec<u8> {
+    encode_key(&[Value::from(name)])
+}
+
+/// Reads a stored counter value.
+fn decode_counter(bytes: &[u8]) -> Result<i64> {
+    match decode_key(bytes)?.as_slice() {
+        [Value::Integer(n)] => Ok(*n),
+        _ => Err(Error::corrupt("catalog entry", 0, "bad counter")),
+    }
+}
+
+impl Catalog {
+    /// The catalog stored in `keyspace`.
+    pub fn new(keyspace: Keyspace) -> Catalog {
+        Catalog { keyspace }
+    }
+
+    /// The definition of table `name`, if it exists for this transaction.
+    pub fn table(&self, txn: &mut Transaction, name: &str) -> Result<Option<TableDef>> {
+        match txn.get(self.keyspace, &table_key(name))? {
+            Some(bytes) => decode_table(&bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Like [`Catalog::table`], but locks the catalog row first, so a
+    /// concurrent DDL statement on the same name waits for this one.
+    pub fn table_for_update(&self, txn: &mut Transaction, name: &str) -> Result<Option<TableDef>> {
+        match txn.get_for_update(self.keyspace, &table_key(name))? {
+            Some(bytes) => decode_table(&bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The definition of table `name`, or 42P01.
+    pub fn require_table(&self, txn: &mut Transaction, name: &str) -> Result<TableDef> {
+        self.table(txn, name)?
+            .ok_or_else(|| Error::UndefinedTable(name.to_string()))
+    }
+
+    /// Writes (creates or replaces) a table definition and the name rows of
+    /// its indexes.
+    pub fn put_table(&self, txn: &mut Transaction, table: &TableDef) -> Result<()> {
+        txn.put(self.keyspace, &table_key(&table.name), &encode_table(table))?;
+        for index in &table.indexes {
+            txn.put(
+                self.keyspace,
+                &index_key(&index.name),
+                &encode_key(&[Value::from(table.name.as_str())]),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Removes a table definition and its indexes' name rows.
+    pub fn delete_table(&self, txn: &mut Transaction, table: &TableDef) -> Result<()> {
+        txn.delete(self.keyspace, &table_key(&table.name))?;
+        for index in &table.indexes {
+            txn.delete(self.keyspace, &index_key(&index.name))?;
+        }
+        Ok(())
+    }
+
+    /// The table an index belongs to, locking the index's name row.
+    pub fn index_table_for_update(
+        &self,
+        txn: &mut Transaction,
+        index: &str,
+    ) -> Result<Option<String>> {
+        match txn.get_for_update(self.keyspace, &index_key(index))? {
+            Some(bytes) => match decode_key(&bytes)?.as_slice() {
+                [Value::Text(table)] => Ok(Some(table.clone())),
+                _ => Err(Error::corrupt("catalog entry", 0, "bad index entry")),
+            },
+            None => Ok(None),
+        }
+    }
+
+    /// Removes an index's name row.
+    pub fn delete_index_name(&self, txn: &mut Transaction, index: &str) -> Result<()> {
+        txn.delete(self.keyspace, &index_key(index))?;
+        Ok(())
+    }
+
+    /// Hands out a fresh keyspace id for a table or index.
+    pub fn allocate_id(&self, txn: &mut Transaction) -> Result<u32> {
+        let key = counter_key("next_id");
+        let next = match txn.get_for_update(self.keyspace, &key)? {
+            Some(bytes) => decode_counter(&bytes)?,
+            None => i64::from(FIRST_OBJECT_ID),
+        };
+        let id = u32::try_from(next)
+            .ok()
+            .filter(|id| *id < u32::MAX)
+            .ok_or_else(|| Error::corrupt("catalog entry", 0, "keyspace ids exhausted"))?;
+        txn.put(
+            self.keyspace,
+            &key,
+            &encode_key(&[Value::Integer(next + 1)]),
+        )?;
+        Ok(id)
+    }
+
+    /// Bumps and returns the hidden-row-id epoch (called once per open).
+    pub fn next_row_id_epoch(&self, txn: &mut Transaction) -> Result<i64> {
+        let key = counter_key("row_id_epoch");
+        let epoch = match txn.get_for_update(self.keyspace, &key)? {
+            Some(bytes) => decode_counter(&bytes)? + 1,
+            None => 1,
+        };
+        txn.put(self.keyspace, &key, &encode_key(&[Value::Integer(epoch)]))?;
+        Ok(epoch)
+    }
+}

@@ -1,0 +1,225 @@
+//! [`Database`]: an open isodb database, shared by every thread that uses
+//! it, and its options.
+//!
+//! A `Database` is a cheap handle (`Clone + Send + Sync`) on the engine,
+//! the catalog's keyspace and the hidden-row-id allocator. Work happens in
+//! [`Session`]s, one per thread. [`Database::run_in_transaction`] runs a
+//! closure in a transaction and retries it when the transaction loses a
+//! serialization conflict (40001) or a deadlock (40P01):
+//!
+//! ```text
+//!   attempt 1: f(tx) ... commit -> 40001   sleep ~1 ms  (jittered)
+//!   attempt 2: f(tx) ... -> 40P01          sleep ~2 ms
+//!   attempt 3: f(tx) ... commit -> ok      return f's value
+//!   (after max_retries retries the last error is returned)
+//! ```
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use isodb_engine::storage::{Durability, StoreOptions};
+use isodb_engine::txn::{Engine, EngineOptions, IsolationLevel};
+
+use crate::catalog::store::Catalog;
+use crate::error::{Error, Result};
+use crate::exec::RowIdAllocator;
+use crate::session::Session;
+use crate::transaction::Transaction;
+
+/// How a database behaves; `Default` is durable and SERIALIZABLE.
+#[derive(Debug, Clone)]
+pub struct DatabaseOptions {
+    /// When a commit is acknowledged: `Sync` (default) after an fsync of the
+    /// log, `NoSync` once handed to the operating system.
+    pub durability: Durability,
+    /// The isolation level new sessions start with (default SERIALIZABLE).
+    pub isolation_level: IsolationLevel,
+    /// How long a statement waits for a row lock before failing with 55P03;
+    /// `None` (default) waits until granted (deadlocks are still detected).
+    pub lock_timeout: Option<Duration>,
+    /// How many times [`Database::run_in_transaction`] retries (default 10).
+    pub max_retries: u32,
+}
+
+impl Default for DatabaseOptions {
+    fn default() -> Self {
+        DatabaseOptions {
+            durability: Durability::Sync,
+            isolation_level: IsolationLevel::Serializable,
+            lock_timeout: None,
+            max_retries: 10,
+        }
+    }
+}
+
+struct DatabaseInner {
+    engine: Engine,
+    catalog: Catalog,
+    row_ids: RowIdAllocator,
+    options: DatabaseOptions,
+    /// The directory of a temporary database; dropped (removed) last.
+    _temporary: Option<tempfile::TempDir>,
+}
+
+/// An open database. Clone it freely and share it between threads.
+///
+/// ```
+/// # fn main() -> isodb::Result<()> {
+/// use isodb::{Database, IsolationLevel};
+/// let db = Database::open_temporary()?;
+/// let mut session = db.session();
+/// session.execute("CREATE TABLE accounts (id INT PRIMARY KEY, balance INT NOT NULL)")?;
+/// session.execute("INSERT INTO accounts VALUES (1, 100), (2, 50)")?;
+/// db.run_in_transaction(IsolationLevel::Serializable, |tx| {
+///     tx.execute("UPDATE accounts SET balance = balance - 30 WHERE id = 1")?;
+///     tx.execute("UPDATE accounts SET balance = balance + 30 WHERE id = 2")?;
+///     Ok(())
+/// })?;
+/// let rows = session.query("SELECT balance FROM accounts ORDER BY id", &[])?;
+/// assert_eq!(rows[0].get::<i64>("balance")?, 70);
+/// assert_eq!(rows[1].get::<i64>(0)?, 80);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Database {
+    inner: Arc<DatabaseInner>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("engine", &self.inner.engine)
+            .field("options", &self.inner.options)
+            .finish()
+    }
+}
+
+impl Database {
+    /// Opens the database in directory `path`, creating it when missing.
+    pub fn open(path: impl AsRef<Path>) -> Result<Database> {
+        Database::open_with(path, DatabaseOptions::default())
+    }
+
+    /// Opens the database in `path` with `options`.
+    pub fn open_with(path: impl AsRef<Path>, options: DatabaseOptions) -> Result<Database> {
+        Database::open_in(path.as_ref(), options, None)
+    }
+
+    /// A fresh database in a temporary directory, removed when the last
+    /// handle is dropped. Commits are not fsynced (`Durability::NoSync`).
+    pub fn open_temporary() -> Result<Database> {
+        Database::open_temporary_with(DatabaseOptions {
+            durability: Durability::NoSync,
+            ..DatabaseOptions::default()
+        })
+    }
+
+    /// A fresh temporary database with `options`.
+    pub fn open_temporary_with(options: DatabaseOptions) -> Result<Database> {
+        let dir = tempfile::tempdir()
+            .map_err(|e| Error::Engine(isodb_engine::Error::io(std::env::temp_dir(), e)))?;
+        let path = dir.path().to_path_buf();
+        Database::open_in(&path, options, Some(dir))
+    }
+
+    fn open_in(
+        path: &Path,
+        options: DatabaseOptions,
+        temporary: Option<tempfile::TempDir>,
+    ) -> Result<Database> {
+        let engine = Engine::open(
+            path,
+            EngineOptions {
+                store: StoreOptions {
+                    durability: options.durability,
+                    ..StoreOptions::default()
+                },
+                lock_timeout: options.lock_timeout,
+            },
+        )?;
+        let catalog = Catalog::new(engine.keyspace("isodb.catalog")?);
+        let mut txn = engine.begin(IsolationLevel::Serializable);
+        let epoch = catalog.next_row_id_epoch(&mut txn)?;
+        txn.commit()?;
+        Ok(Database {
+            inner: Arc::new(DatabaseInner {
+                engine,
+                catalog,
+                row_ids: RowIdAllocator::new(epoch),
+                options,
+                _temporary: temporary,
+            }),
+        })
+    }
+
+    /// A new session at the database's default isolation level.
+    pub fn session(&self) -> Session {
+        Session::new(self.clone())
+    }
+
+    /// The options the database was opened with.
+    pub fn options(&self) -> &DatabaseOptions {
+        &self.inner.options
+    }
+
+    /// The underlying transactional engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    pub(crate) fn catalog(&self) -> Catalog {
+        self.inner.catalog
+    }
+
+    pub(crate) fn row_ids(&self) -> &RowIdAllocator {
+        &self.inner.row_ids
+    }
+
+    /// Runs `f` in a transaction at `level` and commits; retries from the
+    /// start, with jittered exponential backoff, when `f` or the commit
+    /// fails with a serialization failure (40001) or a deadlock (40P01),
+    /// up to `max_retries` times. Any other error is returned at once.
+    pub fn run_in_transaction<T, F>(&self, level: IsolationLevel, mut f: F) -> Result<T>
+    where
+        F: FnMut(&mut Transaction<'_>) -> Result<T>,
+    {
+        let mut session = self.session();
+        let mut attempt: u32 = 0;
+        loop {
+            let error = {
+                let mut tx = session.transaction(level)?;
+                match f(&mut tx) {
+                    Ok(value) => {
+                        let retryable_failure = tx.failed_retryably();
+                        match tx.commit() {
+                            Ok(()) => return Ok(value),
+                            Err(e) if retryable_failure || e.is_serialization_or_deadlock() => e,
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    Err(e) if e.is_serialization_or_deadlock() || tx.failed_retryably() => {
+                        let _ = tx.rollback();
+                        e
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
+            if attempt >= self.inner.options.max_retries {
+                return Err(error);
+            }
+            attempt += 1;
+            std::thread::sleep(backoff(attempt));
+        }
+    }
+}
+
+/// Jittered exponential backoff: about 1 ms doubling up to 100 ms, times a
+/// factor in [0.5, 1.5).
+fn backoff(attempt: u32) -> Duration {
+    use std::hash::{BuildHasher, RandomState};
+    let base_micros = (1000u64 << attempt.min(7)).min(100_000);
+    let random = RandomState::new().hash_one(attempt) % 1000;
+    Duration::from_micros(base_micros * (500 + random) / 1000)
+}

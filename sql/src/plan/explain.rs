@@ -1,0 +1,253 @@
+//! EXPLAIN: a plan as indented lines, one per node, children indented by
+//! two spaces. Columns print as `#i` (their position in the node's input).
+//!
+//! ```text
+//!   EXPLAIN SELECT v FROM t WHERE id = 5
+//!
+//!   Project [#1]
+//!     Primary key lookup on t (id = 5)
+//!       filter: (#0 = 5)
+//! ```
+//!
+//! The access-path lines are stable and meant to be asserted on:
+//! `Primary key lookup on T`, `Primary key range scan on T`,
+//! `Index scan on T using I`, `Full scan on T`; joins print as
+//! `Hash join (inner|left)` or `Nested loop join (inner|left|cross)`.
+
+use std::ops::Bound;
+
+use crate::catalog::TableDef;
+use crate::plan::{Access, Expr, JoinKind, KeyRange, Node, Plan};
+
+/// The lines EXPLAIN prints for a statement's plan.
+pub fn explain(plan: &Plan) -> Vec<String> {
+    let mut lines = Vec::new();
+    match plan {
+        Plan::Query(query) => node_lines(&query.root, 0, &mut lines),
+        Plan::Insert(insert) => {
+            lines.push(format!("Insert into {}", insert.table.name));
+            node_lines(&insert.source, 1, &mut lines);
+        }
+        Plan::Update(update) => {
+            lines.push(format!("Update {}", update.table.name));
+            node_lines(&update.source, 1, &mut lines);
+        }
+        Plan::Delete(delete) => {
+            lines.push(format!("Delete from {}", delete.table.name));
+            node_lines(&delete.source, 1, &mut lines);
+        }
+        Plan::CreateTable(create) => lines.push(format!("Create table {}", create.name)),
+        Plan::DropTable { names, .. } => lines.push(format!("Drop table {}", names.join(", "))),
+        Plan::CreateIndex(create) => {
+            lines.push(format!("Create index {} on {}", create.name, create.table))
+        }
+        Plan::DropIndex { names, .. } => lines.push(format!("Drop index {}", names.join(", "))),
+        Plan::Explain(inner) => lines.extend(explain(inner)),
+    }
+    lines
+}
+
+fn list(exprs: &[Expr]) -> String {
+    exprs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn join_kind(kind: JoinKind) -> &'static str {
+    match kind {
+        JoinKind::Inner => "inner",
+        JoinKind::Left => "left",
+    }
+}
+
+/// `(a = 1, b > 5)` for a key range over `columns`.
+fn range_text(table: &TableDef, columns: &[usize], range: &KeyRange) -> String {
+    let name = |i: usize| {
+        columns
+            .get(i)
+            .and_then(|&c| table.columns.get(c))
+            .map_or("?", |c| c.name.as_str())
+    };
+    let mut parts: Vec<String> = range
+        .prefix
+        .iter()
+        .enumerate()
+        .map(|(i, value)| format!("{} = {value}", name(i)))
+        .collect();
+    let next = name(range.prefix.len());
+    match &range.lower {
+        Bound::Included(v) => parts.push(format!("{next} >= {v}")),
+        Bound::Excluded(v) => parts.push(format!("{next} > {v}")),
+        Bound::Unbounded => {}
+    }
+    match &range.upper {
+        Bound::Included(v) => parts.push(format!("{next} <= {v}")),
+        Bound::Excluded(v) => parts.push(format!("{next} < {v}")),
+        Bound::Unbounded => {}
+    }
+    parts.join(", ")
+}
+
+fn node_lines(node: &Node, depth: usize, lines: &mut Vec<String>) {
+    let indent = "  ".repeat(depth);
+    match node {
+        Node::Scan {
+            table,
+            access,
+            filter,
+            ..
+        } => {
+            let line = match access {
+                Access::FullScan => format!("Full scan on {}", table.name),
+                Access::KeyLookup(values) => {
+                    let range = KeyRange {
+                        prefix: values.clone(),
+                        lower: Bound::Unbounded,
+                        upper: Bound::Unbounded,
+                    };
+                    format!(
+                        "Primary key lookup on {} ({})",
+                        table.name,
+                        range_text(table, &table.primary_key, &range)
+                    )
+                }
+                Access::KeyRange(range) => format!(
+                    "Primary key range scan on {} ({})",
+                    table.name,
+                    range_text(table, &table.primary_key, range)
+                ),
+                Access::IndexScan { index, range } => format!(
+                    "Index scan on {} using {} ({})",
+                    table.name,
+                    index.name,
+                    range_text(table, &index.columns, range)
+                ),
+            };
+            lines.push(format!("{indent}{line}"));
+            if let Some(filter) = filter {
+                lines.push(format!("{indent}  filter: {filter}"));
+            }
+        }
+        Node::Values { rows } => lines.push(format!("{indent}Values ({} rows)", rows.len())),
+        Node::Filter { input, predicate } => {
+            lines.push(format!("{indent}Filter {predicate}"));
+            node_lines(input, depth + 1, lines);
+        }
+        Node::Project { input, exprs } => {
+            lines.push(format!("{indent}Project [{}]", list(exprs)));
+            node_lines(input, depth + 1, lines);
+        }
+        Node::HashJoin {
+            left,
+            right,
+            left_keys,
+            right_keys,
+            residual,
+            kind,
+            ..
+        } => {
+            let mut line = format!(
+                "{indent}Hash join ({}) on [{}] = [{}]",
+                join_kind(*kind),
+                list(left_keys),
+                list(right_keys)
+            );
+            if let Some(residual) = residual {
+                line.push_str(&format!(" and {residual}"));
+            }
+            lines.push(line);
+            node_lines(left, depth + 1, lines);
+            node_lines(right, depth + 1, lines);
+        }
+        Node::NestedLoopJoin {
+            left,
+            right,
+            condition,
+            kind,
+            ..
+        } => {
+            let line = match condition {
+                Some(c) => format!("{indent}Nested loop join ({}) on {c}", join_kind(*kind)),
+                None if *kind == JoinKind::Inner => format!("{indent}Nested loop join (cross)"),
+                None => format!("{indent}Nested loop join ({})", join_kind(*kind)),
+            };
+            lines.push(line);
+            node_lines(left, depth + 1, lines);
+            node_lines(right, depth + 1, lines);
+        }
+        Node::Aggregate {
+            input,
+            group_by,
+            aggregates,
+        } => {
+            let calls: Vec<Expr> = aggregates
+                .iter()
+                .map(|a| Expr::Aggregate(Box::new(a.clone())))
+                .collect();
+            lines.push(format!(
+                "{indent}Aggregate group by [{}] computing [{}]",
+                list(group_by),
+                list(&calls)
+            ));
+            node_lines(input, depth + 1, lines);
+        }
+        Node::Sort { input, keys } => {
+            let keys: Vec<String> = keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "#{} {} NULLS {}",
+                        k.column,
+                        if k.descending { "DESC" } else { "ASC" },
+                        if k.nulls_first { "FIRST" } else { "LAST" }
+                    )
+                })
+                .collect();
+            lines.push(format!("{indent}Sort [{}]", keys.join(", ")));
+            node_lines(input, depth + 1, lines);
+        }
+        Node::Distinct { input } => {
+            lines.push(format!("{indent}Distinct"));
+            node_lines(input, depth + 1, lines);
+        }
+        Node::Limit {
+            input,
+            offset,
+            limit,
+        } => {
+            let show =
+                |e: &Option<Expr>| e.as_ref().map_or("none".to_string(), ToString::to_string);
+            lines.push(format!(
+                "{indent}Limit {} offset {}",
+                show(limit),
+                show(offset)
+            ));
+            node_lines(input, depth + 1, lines);
+        }
+        Node::Truncate { input, .. } => node_lines(input, depth, lines),
+        Node::LockRows {
+            input,
+            table,
+            locking,
+            ..
+        } => {
+            lines.push(format!(
+                "{indent}Lock rows of {} ({})",
+                table.name,
+                locking.as_sql()
+            ));
+            node_lines(input, depth + 1, lines);
+        }
+        Node::Union { inputs, distinct } => {
+            lines.push(format!(
+                "{indent}Union{}",
+                if *distinct { "" } else { " all" }
+            ));
+            for input in inputs {
+                node_lines(input, depth + 1, lines);
+            }
+        }
+    }
+}

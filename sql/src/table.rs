@@ -1,0 +1,215 @@
+//! The row store: how a table's rows and index entries sit in the engine,
+//! and the checks every write makes (NOT NULL, primary key, UNIQUE).
+//!
+//! ```text
+//!   table keyspace (TableDef::id)
+//!     enc(primary key values)    -> encode_row(all columns)
+//!     enc(row id)                -> encode_row(all columns)      (no primary key)
+//!
+//!   index keyspace (IndexDef::id), for index columns v and primary key p
+//!     enc(v ++ p)                -> ''                            non-unique, or v has a NULL
+//!     enc(v)                     -> enc(p)                        unique and v has no NULL
+//! ```
+//!
+//! A unique entry is keyed by the indexed values alone, so two rows with
+//! the same values collide on one engine key: the insert reads it with
+//! `get_for_update`, which takes the key's lock first. A concurrent
+//! transaction inserting the same value waits, then sees the first one's
+//! entry (or fails with 40001 at REPEATABLE READ and SERIALIZABLE), so
+//! uniqueness holds under every isolation level. Entries with a NULL never
+//! collide (NULLs are distinct, as in PostgreSQL) and use the other form.
+//! Both forms start with `enc(v)`, so one range scan of the index reads
+//! both; [`index_entry_key_values`] tells them apart by the number of
+//! values in the key.
+
+use isodb_engine::txn::{Keyspace, Transaction};
+
+use crate::catalog::{IndexDef, TableDef};
+use crate::encoding::{decode_key, decode_row, encode_key, encode_row};
+use crate::error::{Error, Result};
+use crate::types::Value;
+
+/// The keyspace of a table's rows.
+pub fn table_keyspace(table: &TableDef) -> Keyspace {
+    Keyspace::new(table.id)
+}
+
+/// The keyspace of an index's entries.
+pub fn index_keyspace(index: &IndexDef) -> Keyspace {
+    Keyspace::new(index.id)
+}
+
+/// The primary-key values of a row (or its row id).
+pub fn primary_key_values(table: &TableDef, row: &[Value], row_id: Option<i64>) -> Vec<Value> {
+    if table.has_row_id() {
+        return vec![Value::Integer(row_id.unwrap_or_default())];
+    }
+    table
+        .primary_key
+        .iter()
+        .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
+        .collect()
+}
+
+/// The engine key of a row.
+pub fn row_key(table: &TableDef, row: &[Value], row_id: Option<i64>) -> Vec<u8> {
+    encode_key(&primary_key_values(table, row, row_id))
+}
+
+/// Decodes a stored row; with `with_row_id` the row id (from the key) is
+/// appended as an extra column.
+pub fn decode_stored_row(
+    table: &TableDef,
+    key: &[u8],
+    value: &[u8],
+    with_row_id: bool,
+) -> Result<Vec<Value>> {
+    let mut row = decode_row(value, &table.schema())?;
+    if with_row_id {
+        let id = match decode_key(key)?.as_slice() {
+            [Value::Integer(id)] => *id,
+            _ => return Err(Error::corrupt("key", 0, "expected a row id")),
+        };
+        row.push(Value::Integer(id));
+    }
+    Ok(row)
+}
+
+/// The key and value of a row's entry in `index`.
+fn index_entry(index: &IndexDef, row: &[Value], pk: &[Value]) -> (Vec<u8>, Vec<u8>) {
+    let mut values: Vec<Value> = index
+        .columns
+        .iter()
+        .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
+        .collect();
+    if index.unique && !values.iter().any(Value::is_null) {
+        (encode_key(&values), encode_key(pk))
+    } else {
+        values.extend(pk.iter().cloned());
+        (encode_key(&values), Vec::new())
+    }
+}
+
+/// The primary-key values an index entry points to.
+pub fn index_entry_key_values(index: &IndexDef, key: &[u8], value: &[u8]) -> Result<Vec<Value>> {
+    let mut values = decode_key(key)?;
+    if values.len() > index.columns.len() {
+        Ok(values.split_off(index.columns.len()))
+    } else {
+        decode_key(value)
+    }
+}
+
+/// Text of values for a constraint message: `(a, b)=(1, x)`.
+fn key_detail(table: &TableDef, columns: &[usize], row: &[Value]) -> String {
+    let values: Vec<String> = columns
+        .iter()
+        .map(|&i| row.get(i).map(ToString::to_string).unwrap_or_default())
+        .collect();
+    format!(
+        "Key ({})=({}) already exists.",
+        table.column_names(columns),
+        values.join(", ")
+    )
+}
+
+/// Checks NOT NULL for every column of `row`.
+pub fn check_not_null(table: &TableDef, row: &[Value]) -> Result<()> {
+    for (column, value) in table.columns.iter().zip(row) {
+        if !column.nullable && value.is_null() {
+            return Err(Error::NotNullViolation {
+                table: table.name.clone(),
+                column: column.name.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Inserts a row (already coerced to the column types) and its index
+/// entries, checking NOT NULL, the primary key and unique indexes.
+pub fn insert_row(
+    txn: &mut Transaction,
+    table: &TableDef,
+    row: &[Value],
+    row_id: Option<i64>,
+) -> Result<()> {
+    check_not_null(table, row)?;
+    let bytes = encode_row(row, &table.schema())?;
+    let pk = primary_key_values(table, row, row_id);
+    let key = encode_key(&pk);
+    let keyspace = table_keyspace(table);
+    if !table.has_row_id() && txn.get_for_update(keyspace, &key)?.is_some() {
+        return Err(Error::UniqueViolation {
+            constraint: table.primary_key_name(),
+            detail: key_detail(table, &table.primary_key, row),
+        });
+    }
+    for index in &table.indexes {
+        let (entry_key, entry_value) = index_entry(index, row, &pk);
+        let index_space = index_keyspace(index);
+        if entry_value.is_empty() {
+            txn.put(index_space, &entry_key, &entry_value)?;
+            continue;
+        }
+        if txn.get_for_update(index_space, &entry_key)?.is_some() {
+            return Err(Error::UniqueViolation {
+                constraint: index.name.clone(),
+                detail: key_detail(table, &index.columns, row),
+            });
+        }
+        txn.put(index_space, &entry_key, &entry_value)?;
+    }
+    txn.put(keyspace, &key, &bytes)?;
+    Ok(())
+}
+
+/// Deletes a row and its index entries.
+pub fn delete_row(
+    txn: &mut Transaction,
+    table: &TableDef,
+    row: &[Value],
+    row_id: Option<i64>,
+) -> Result<()> {
+    let pk = primary_key_values(table, row, row_id);
+    for index in &table.indexes {
+        let (entry_key, _) = index_entry(index, row, &pk);
+        txn.delete(index_keyspace(index), &entry_key)?;
+    }
+    txn.delete(table_keyspace(table), &encode_key(&pk))?;
+    Ok(())
+}
+
+/// Writes the entries of a new index for every existing row.
+pub fn build_index(txn: &mut Transaction, table: &TableDef, index: &IndexDef) -> Result<()> {
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = txn
+        .scan(table_keyspace(table), ..)?
+        .collect::<std::result::Result<_, _>>()?;
+    for (key, value) in rows {
+        let row = decode_row(&value, &table.schema())?;
+        let pk = decode_key(&key)?;
+        let (entry_key, entry_value) = index_entry(index, &row, &pk);
+        let index_space = index_keyspace(index);
+        if !entry_value.is_empty() && txn.get_for_update(index_space, &entry_key)?.is_some() {
+            return Err(Error::UniqueViolation {
+                constraint: index.name.clone(),
+                detail: key_detail(table, &index.columns, &row),
+            });
+        }
+        txn.put(index_space, &entry_key, &entry_value)?;
+    }
+    Ok(())
+}
+
+/// Deletes every key of a keyspace (the rows of a dropped table or the
+/// entries of a dropped index).
+pub fn clear_keyspace(txn: &mut Transaction, keyspace: Keyspace) -> Result<()> {
+    let keys: Vec<Vec<u8>> = txn
+        .scan(keyspace, ..)?
+        .map(|entry| entry.map(|(key, _)| key))
+        .collect::<std::result::Result<_, _>>()?;
+    for key in keys {
+        txn.delete(keyspace, &key)?;
+    }
+    Ok(())
+}
