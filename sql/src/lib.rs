@@ -63,6 +63,11 @@ pub mod table;
 pub mod transaction;
 pub mod types;
 
+/// The examples in the top-level README, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 pub use database::{Database, DatabaseOptions};
 pub use encoding::{decode_key, decode_row, encode_key, encode_row, prefix_successor};
 pub use error::{Error, Result};

@@ -30,6 +30,7 @@ use isodb_engine::txn::Transaction as EngineTransaction;
 use sqlparser::ast;
 
 use crate::catalog::TableDef;
+use crate::catalog::codec::encode_table;
 use crate::catalog::store::Catalog;
 use crate::error::Result;
 use crate::plan::{Binder, Plan, plan_statement};
@@ -93,7 +94,8 @@ impl<T: ToValue> ToValue for Option<T> {
 #[derive(Debug, Clone)]
 struct CachedPlan {
     plan: Arc<Plan>,
-    tables: Vec<TableDef>,
+    /// Each table the plan read: its name and its definition as stored.
+    tables: Vec<(String, Vec<u8>)>,
     param_count: usize,
 }
 
@@ -155,8 +157,8 @@ impl Prepared {
         let cached = self.lock().clone();
         if let Some(cached) = cached {
             let mut valid = true;
-            for table in &cached.tables {
-                if catalog.table(txn, &table.name)?.as_ref() != Some(table) {
+            for (name, stored) in &cached.tables {
+                if catalog.table_bytes(txn, name)?.as_deref() != Some(stored.as_slice()) {
                     valid = false;
                     break;
                 }
@@ -167,6 +169,10 @@ impl Prepared {
         }
         let (plan, tables, param_count) = plan_fresh(txn, catalog, &self.inner.statement)?;
         let plan = Arc::new(plan);
+        let tables = tables
+            .iter()
+            .map(|table| (table.name.clone(), encode_table(table)))
+            .collect();
         *self.lock() = Some(CachedPlan {
             plan: Arc::clone(&plan),
             tables,

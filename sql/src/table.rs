@@ -146,21 +146,90 @@ pub fn insert_row(
         });
     }
     for index in &table.indexes {
-        let (entry_key, entry_value) = index_entry(index, row, &pk);
-        let index_space = index_keyspace(index);
-        if entry_value.is_empty() {
-            txn.put(index_space, &entry_key, &entry_value)?;
-            continue;
-        }
-        if txn.get_for_update(index_space, &entry_key)?.is_some() {
-            return Err(Error::UniqueViolation {
-                constraint: index.name.clone(),
-                detail: key_detail(table, &index.columns, row),
-            });
-        }
-        txn.put(index_space, &entry_key, &entry_value)?;
+        insert_index_entry(txn, table, index, row, &pk)?;
     }
     txn.put(keyspace, &key, &bytes)?;
+    Ok(())
+}
+
+/// Writes one index entry of `row`, checking a unique index first.
+fn insert_index_entry(
+    txn: &mut Transaction,
+    table: &TableDef,
+    index: &IndexDef,
+    row: &[Value],
+    pk: &[Value],
+) -> Result<()> {
+    let (entry_key, entry_value) = index_entry(index, row, pk);
+    let index_space = index_keyspace(index);
+    if !entry_value.is_empty() && txn.get_for_update(index_space, &entry_key)?.is_some() {
+        return Err(Error::UniqueViolation {
+            constraint: index.name.clone(),
+            detail: key_detail(table, &index.columns, row),
+        });
+    }
+    txn.put(index_space, &entry_key, &entry_value)?;
+    Ok(())
+}
+
+/// One row an UPDATE changes: its old and new values and its row id.
+pub struct RowChange {
+    /// The row as it was.
+    pub old: Vec<Value>,
+    /// The row as the UPDATE leaves it (coerced to the column types).
+    pub new: Vec<Value>,
+    /// The hidden row id of a table without a primary key.
+    pub row_id: Option<i64>,
+}
+
+/// Applies an UPDATE's changes, checking constraints as of the end of the
+/// statement (so values may swap between rows).
+///
+/// A row whose primary key stays is written over its key and is never
+/// absent, not even to a READ UNCOMMITTED reader in the middle of the
+/// statement; only the index entries whose keys change are moved. A row
+/// whose primary key changes moves: its old key is deleted before any new
+/// key is written, so keys may swap between rows too.
+pub fn update_rows(txn: &mut Transaction, table: &TableDef, changes: &[RowChange]) -> Result<()> {
+    let keyspace = table_keyspace(table);
+    let mut moved = Vec::with_capacity(changes.len());
+    // First every old entry that goes away: index entries whose key
+    // changes, and the rows whose primary key changes.
+    for change in changes {
+        let old_pk = primary_key_values(table, &change.old, change.row_id);
+        let new_pk = primary_key_values(table, &change.new, change.row_id);
+        let pk_moves = old_pk != new_pk;
+        for index in &table.indexes {
+            let (old_key, _) = index_entry(index, &change.old, &old_pk);
+            let (new_key, _) = index_entry(index, &change.new, &new_pk);
+            if pk_moves || old_key != new_key {
+                txn.delete(index_keyspace(index), &old_key)?;
+            }
+        }
+        if pk_moves {
+            txn.delete(keyspace, &encode_key(&old_pk))?;
+        }
+        moved.push((old_pk, new_pk, pk_moves));
+    }
+    // Then every new entry, with its checks.
+    for (change, (old_pk, new_pk, pk_moves)) in changes.iter().zip(moved) {
+        if pk_moves {
+            insert_row(txn, table, &change.new, change.row_id)?;
+            continue;
+        }
+        check_not_null(table, &change.new)?;
+        let bytes = encode_row(&change.new, &table.schema())?;
+        for index in &table.indexes {
+            let (old_key, _) = index_entry(index, &change.old, &old_pk);
+            let (new_key, new_value) = index_entry(index, &change.new, &new_pk);
+            if old_key != new_key {
+                insert_index_entry(txn, table, index, &change.new, &new_pk)?;
+            } else if new_value != index_entry(index, &change.old, &old_pk).1 {
+                txn.put(index_keyspace(index), &new_key, &new_value)?;
+            }
+        }
+        txn.put(keyspace, &encode_key(&new_pk), &bytes)?;
+    }
     Ok(())
 }
 

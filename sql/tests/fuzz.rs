@@ -9,26 +9,17 @@
 //! thread. A stack overflow aborts the whole process, so the deep inputs
 //! below stay within the limits found safe (see `deep_inputs`).
 //!
-//! Limits measured on a 2 MiB stack (release build), and the bugs beyond:
+//! Limits (see `sql/src/parse/limits.rs`), each checked here on a 2 MiB
+//! stack, with inputs far past them answered 54001:
 //!
-//! - Parentheses, unary minus, function calls, CAST, scalar and derived
-//!   subqueries: any depth is fine; past sqlparser's recursion limit (64,
-//!   set in `parse.rs`) the answer is 54001.
-//! - Bug 1: 61 or more nested `NOT`s, or 62 or more nested `CASE`s, are
-//!   not reported as 54001. sqlparser 0.63 (`Parser::parse_prefix_inner`,
-//!   src/parser/mod.rs, the `Err(e)` arm after `try_parse(...
-//!   parse_expr_prefix_by_reserved_word)`) treats a failed keyword prefix —
-//!   RecursionLimitExceeded included — as a cue to re-read the keyword as an
-//!   identifier, so `SELECT NOT NOT ... true FROM x` (61 NOTs) reads the
-//!   innermost `NOT` as a column "not": 42703, a 42601 at a misleading
-//!   position, or, when the table has a column named "not", a wrong result.
-//! - Bug 2: left-deep chains (`1+1+...`, `a-1-1...`, AND, OR, `||`) parse
-//!   iteratively and the binder rejects them with 54001 past 96 levels, but
-//!   the AST is then dropped recursively: between 30,000 and 35,000 terms
-//!   overflow the stack in sqlparser's `Expr` drop glue.
-//! - Bug 3: `SELECT 1 UNION SELECT 1 UNION ...` overflows the stack in
-//!   `plan_set_expr` (plan/select.rs), which recurses once per UNION with no
-//!   depth check: fine at 1,500 terms, abort at 1,800.
+//! - Parentheses, `CASE`s and runs of `NOT` together nest at most 50 deep.
+//!   (sqlparser 0.63 re-reads a keyword prefix that hits its recursion limit
+//!   as an identifier, so 61 nested `NOT`s used to read a column "not".)
+//! - One operator chain (`1+1+...`, AND, OR, `||`) has at most 20,000
+//!   operators (sqlparser drops a 30,000-term chain's AST recursively, which
+//!   used to overflow the stack).
+//! - An input has at most 1,000 UNION/INTERSECT/EXCEPT/JOIN clauses (the
+//!   planner recurses once per UNION; 1,800 used to overflow).
 //!
 //! Families of input (deterministic: a fixed-seed generator):
 //!
@@ -211,6 +202,7 @@ fn setup() -> Database {
         .execute(
             "CREATE TABLE t (a INT PRIMARY KEY, b TEXT);
              CREATE TABLE u (a INT, c DOUBLE);
+             CREATE TABLE e (a INT);
              INSERT INTO t VALUES (1, 'x'), (2, NULL), (3, 'z');
              INSERT INTO u VALUES (1, 0.5), (NULL, 2.0)",
         )
@@ -336,7 +328,7 @@ fn every_prefix_of_valid_statements() {
 /// Nesting depths that must end in a result or a clean error (54001, say).
 fn deep_inputs() -> Vec<(String, String)> {
     let mut inputs = Vec::new();
-    for depth in [10, 60, 100, 1_000, 10_000] {
+    for depth in [10, 50, 51, 61, 62, 100, 1_000, 10_000] {
         let open = "(".repeat(depth);
         let close = ")".repeat(depth);
         inputs.push((
@@ -382,8 +374,8 @@ fn deep_inputs() -> Vec<(String, String)> {
         ));
     }
     // Left-deep chains parse without recursion, but their ASTs are dropped
-    // recursively: 100,000 terms overflow (bug 2 in the module doc).
-    for terms in [10, 100, 1_000, 10_000] {
+    // recursively: past 20,000 operators the answer is 54001.
+    for terms in [10, 100, 1_000, 10_000, 20_000, 40_000, 200_000] {
         inputs.push((
             format!("{terms}-term 1+1+..."),
             format!("SELECT 1{}", "+1".repeat(terms)),
@@ -419,11 +411,15 @@ fn deep_inputs() -> Vec<(String, String)> {
             ),
         ));
     }
-    // UNION chains are planned recursively: ~1,800 terms overflow (bug 3).
-    for terms in [10, 100, 1_000] {
+    // UNION chains are planned recursively: past 1,000 the answer is 54001.
+    for terms in [10, 100, 1_000, 1_001, 5_000, 50_000] {
         inputs.push((
             format!("{terms}-term UNION"),
             format!("SELECT 1{}", " UNION SELECT 1".repeat(terms)),
+        ));
+        inputs.push((
+            format!("{terms}-way JOIN"),
+            format!("SELECT 1 FROM e{}", " JOIN e ON true".repeat(terms)),
         ));
     }
     inputs
@@ -449,6 +445,38 @@ fn deep_nesting_and_long_chains() {
         .join()
         .expect("worker thread");
     assert_none_failed("deep", count, failures);
+}
+
+/// Past each limit the answer is exactly 54001 — never a wrong result from a
+/// keyword re-read as a column (the table below has a column named "not").
+#[test]
+fn past_the_shape_limits_the_answer_is_54001() {
+    let db = setup();
+    let mut session = db.session();
+    session
+        .execute(r#"CREATE TABLE w ("not" BOOLEAN, "case" INT); INSERT INTO w VALUES (true, 1)"#)
+        .expect("setup");
+    let inputs = [
+        format!("SELECT {}true FROM w", "NOT ".repeat(61)),
+        format!("SELECT {}true FROM w", "NOT ".repeat(51)),
+        format!(
+            "SELECT {}1{} FROM w",
+            "CASE WHEN true THEN ".repeat(62),
+            " END".repeat(62)
+        ),
+        format!("SELECT ({}NOT true) FROM w", "NOT ".repeat(50)),
+        format!("SELECT 1{}", "+1".repeat(20_001)),
+        format!("SELECT 1{}", " UNION SELECT 1".repeat(1_001)),
+    ];
+    for sql in &inputs {
+        let code = session.execute(sql).err().map(|e| e.sqlstate());
+        assert_eq!(code, Some("54001"), "{}", &sql[..80]);
+    }
+    let fifty = format!("SELECT {}true FROM w", "NOT ".repeat(50));
+    let rows = session
+        .query(&fifty, &[])
+        .expect("50 NOTs are within the limit");
+    assert_eq!(rows[0].get::<bool>(0).expect("a boolean"), true);
 }
 
 #[test]

@@ -476,3 +476,50 @@ fn read_only_serializable_transactions_are_not_aborted() {
     }
     writer.execute("COMMIT").expect("commit");
 }
+
+/// An UPDATE that keeps a row's primary key writes over it: a READ
+/// UNCOMMITTED reader racing a stream of such UPDATEs always finds the row
+/// (with an old or a new value), and its own UPDATE of the row affects it.
+/// (UPDATE used to delete every target and then insert it again, and a
+/// dirty reader could catch the row between the two.)
+#[test]
+fn read_uncommitted_never_sees_an_updated_row_vanish() {
+    let db = open();
+    db.session()
+        .execute(
+            "CREATE TABLE reg (k INT PRIMARY KEY, v INT, u INT UNIQUE);
+             CREATE INDEX reg_v ON reg (v);
+             INSERT INTO reg VALUES (1, 0, 0)",
+        )
+        .expect("setup");
+    let writer = {
+        let db = db.clone();
+        thread::spawn(move || {
+            let mut s = db.session();
+            s.set_isolation_level(IsolationLevel::ReadCommitted);
+            for _ in 0..1_500 {
+                s.execute("UPDATE reg SET v = v + 1, u = u + 1 WHERE k = 1")
+                    .expect("writer update");
+            }
+        })
+    };
+    let mut reader = db.session();
+    reader.set_isolation_level(IsolationLevel::ReadUncommitted);
+    let mut reads = 0;
+    while !writer.is_finished() || reads < 100 {
+        let by_key = ints(&mut reader, "SELECT v FROM reg WHERE k = 1");
+        assert_eq!(by_key.len(), 1, "row 1 vanished under READ UNCOMMITTED");
+        let scanned = ints(&mut reader, "SELECT count(*) FROM reg");
+        assert_eq!(scanned, vec![vec![1]], "a full scan lost row 1");
+        match reader.execute("UPDATE reg SET v = v WHERE k = 1") {
+            Ok(n) => assert_eq!(n, 1, "UPDATE skipped an existing row"),
+            Err(e) => assert_eq!(e.sqlstate(), "40P01", "unexpected error {e}"),
+        }
+        reads += 1;
+    }
+    writer.join().expect("writer thread");
+    assert_eq!(
+        ints(&mut reader, "SELECT v, u FROM reg"),
+        vec![vec![1_500, 1_500]]
+    );
+}

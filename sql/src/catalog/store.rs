@@ -68,6 +68,12 @@ impl Catalog {
         }
     }
 
+    /// The stored (encoded) definition of table `name`, without decoding
+    /// it: what a cached plan compares to see that its tables are unchanged.
+    pub fn table_bytes(&self, txn: &mut Transaction, name: &str) -> Result<Option<Vec<u8>>> {
+        Ok(txn.get(self.keyspace, &table_key(name))?)
+    }
+
     /// Like [`Catalog::table`], but locks the catalog row first, so a
     /// concurrent DDL statement on the same name waits for this one.
     pub fn table_for_update(&self, txn: &mut Transaction, name: &str) -> Result<Option<TableDef>> {

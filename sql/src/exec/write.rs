@@ -170,15 +170,12 @@ pub fn update(plan: &UpdatePlan, ctx: &mut ExecContext) -> Result<StatementResul
                 *slot = assign(value, definition)?;
             }
         }
-        changes.push((old, new, row_id));
+        changes.push(table::RowChange { old, new, row_id });
     }
-    for (old, _, row_id) in &changes {
-        table::delete_row(ctx.txn, table, old, *row_id)?;
-    }
+    table::update_rows(ctx.txn, table, &changes)?;
     let mut output = Vec::new();
-    for (_, new, row_id) in &changes {
-        table::insert_row(ctx.txn, table, new, *row_id)?;
-        if let Some(r) = returned(plan.returning.as_ref(), new, ctx)? {
+    for change in &changes {
+        if let Some(r) = returned(plan.returning.as_ref(), &change.new, ctx)? {
             output.push(r);
         }
     }

@@ -9,7 +9,7 @@
 //! notify and under the latch, so a wake-up can never be lost: a thread
 //! checks its outcome before every sleep. See the module essay in `mod.rs`.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc as SharedKey;
 use std::time::{Duration, Instant};

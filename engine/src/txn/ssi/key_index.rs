@@ -15,7 +15,7 @@
 //! and are unordered; a transaction appears at most once per key because the
 //! tracker consults the transaction's own set before inserting.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use crate::txn::ssi::TxnId;

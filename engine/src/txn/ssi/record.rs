@@ -23,7 +23,9 @@
 //! transaction passed `prepare_commit`: that commit's batch was written
 //! before, so ours gets a larger sequence number.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
+
+use foldhash::HashSet;
 use std::sync::Arc;
 
 use crate::txn::ssi::key_range::KeyRange;
@@ -83,7 +85,7 @@ impl TxnRecord {
             snapshot,
             declared_read_only,
             phase,
-            point_reads: HashSet::new(),
+            point_reads: HashSet::default(),
             range_reads: Vec::new(),
             writes: BTreeSet::new(),
             in_conflicts: BTreeSet::new(),

@@ -15,7 +15,9 @@
 //!    commit seq of a committed record dropped so far.
 //! 5. Doomed records have no reads, writes or edges left: only the reason.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::HashMap;
 use std::mem;
 
 use crate::txn::ssi::key_index::KeyIndex;

@@ -8,7 +8,10 @@
 //!                           position: Some((1, 8)) }                      (42601)
 //! ```
 //!
-//! Input nested too deeply for the parser's recursion limit is 54001.
+//! Input nested too deeply for the parser's recursion limit is 54001, and so
+//! is input whose shape the parser would mishandle ([`limits`]).
+
+pub mod limits;
 
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
@@ -21,6 +24,7 @@ const PARSER_RECURSION_LIMIT: usize = 64;
 
 /// Parses one or more `;`-separated statements.
 pub fn parse_statements(sql: &str) -> Result<Vec<ast::Statement>> {
+    limits::check_shape(sql)?;
     Parser::new(&PostgreSqlDialect {})
         .with_recursion_limit(PARSER_RECURSION_LIMIT)
         .try_with_sql(sql)
@@ -30,6 +34,7 @@ pub fn parse_statements(sql: &str) -> Result<Vec<ast::Statement>> {
 
 /// Parses one expression (a stored DEFAULT).
 pub fn parse_expression(sql: &str) -> Result<ast::Expr> {
+    limits::check_shape(sql)?;
     Parser::new(&PostgreSqlDialect {})
         .with_recursion_limit(PARSER_RECURSION_LIMIT)
         .try_with_sql(sql)
