@@ -13,73 +13,13 @@
 //! | G2 predicate write skew    | —                     | allowed         | 40001        |
 //! | disjoint predicates        | —                     | —               | both commit  |
 
-use std::sync::mpsc;
+mod common;
+
+use common::*;
+
 use std::thread;
-use std::time::{Duration, Instant};
 
-use isodb::{CancelHandle, Database, DatabaseOptions, IsolationLevel, Session, Value};
-
-fn open() -> Database {
-    Database::open_temporary().expect("open temporary database")
-}
-
-fn ints(session: &mut Session, sql: &str) -> Vec<Vec<i64>> {
-    let rows = session
-        .query(sql, &[])
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    rows.values()
-        .into_iter()
-        .map(|row| {
-            row.into_iter()
-                .map(|v| match v {
-                    Value::Integer(i) => i,
-                    other => panic!("{sql}: expected integers, got {other:?}"),
-                })
-                .collect()
-        })
-        .collect()
-}
-
-fn text(session: &mut Session, sql: &str) -> String {
-    let rows = session
-        .query(sql, &[])
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    rows[0]
-        .get::<String>(0)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
-
-/// Runs `f` on its own thread with `session`; the receiver gets both back.
-fn in_thread<T: Send + 'static>(
-    mut session: Session,
-    f: impl FnOnce(&mut Session) -> T + Send + 'static,
-) -> mpsc::Receiver<(Session, T)> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let out = f(&mut session);
-        let _ = tx.send((session, out));
-    });
-    rx
-}
-
-/// Waits until the session behind `handle` waits for a row lock.
-fn wait_until_blocked(db: &Database, handle: &CancelHandle) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(id) = handle.transaction_id()
-            && !db.engine().waits_for(id).is_empty()
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the statement never blocked");
-        thread::sleep(Duration::from_millis(2));
-    }
-}
-
-fn receive<T>(rx: &mpsc::Receiver<T>) -> T {
-    rx.recv_timeout(Duration::from_secs(10))
-        .expect("the blocked statement finished")
-}
+use isodb::{Database, DatabaseOptions, IsolationLevel};
 
 fn setup_xy(db: &Database) {
     db.session()
@@ -95,26 +35,26 @@ fn levels_come_from_the_database_the_session_and_the_block() {
     let db = open();
     let mut s = db.session();
     assert_eq!(
-        text(&mut s, "SHOW TRANSACTION ISOLATION LEVEL"),
+        first::<String>(&mut s, "SHOW TRANSACTION ISOLATION LEVEL"),
         "serializable"
     );
     s.execute("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED")
         .expect("set session characteristics");
     assert_eq!(
-        text(&mut s, "SHOW TRANSACTION ISOLATION LEVEL"),
+        first::<String>(&mut s, "SHOW TRANSACTION ISOLATION LEVEL"),
         "read committed"
     );
     assert_eq!(s.isolation_level(), IsolationLevel::ReadCommitted);
     s.execute("BEGIN").expect("begin");
     assert_eq!(
-        text(&mut s, "SHOW TRANSACTION ISOLATION LEVEL"),
+        first::<String>(&mut s, "SHOW TRANSACTION ISOLATION LEVEL"),
         "read committed"
     );
     s.execute("ROLLBACK").expect("rollback");
     s.execute("START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .expect("start");
     assert_eq!(
-        text(&mut s, "SHOW TRANSACTION ISOLATION LEVEL"),
+        first::<String>(&mut s, "SHOW TRANSACTION ISOLATION LEVEL"),
         "repeatable read"
     );
     assert_eq!(
@@ -133,7 +73,7 @@ fn levels_come_from_the_database_the_session_and_the_block() {
     s.execute("CREATE TABLE t (id INT)").expect("create");
     // Another session keeps the database's default.
     assert_eq!(
-        text(&mut db.session(), "SHOW TRANSACTION ISOLATION LEVEL"),
+        first::<String>(&mut db.session(), "SHOW TRANSACTION ISOLATION LEVEL"),
         "serializable"
     );
 
@@ -143,7 +83,7 @@ fn levels_come_from_the_database_the_session_and_the_block() {
     })
     .expect("open");
     assert_eq!(
-        text(&mut rr.session(), "SHOW TRANSACTION ISOLATION LEVEL"),
+        first::<String>(&mut rr.session(), "SHOW TRANSACTION ISOLATION LEVEL"),
         "repeatable read"
     );
 }

@@ -2,69 +2,14 @@
 //! `SKIP LOCKED`, the READ COMMITTED re-check of a locked row, what a
 //! locking clause refuses, and canceling a lock wait from another thread.
 
-use std::sync::mpsc;
+mod common;
+
+use common::*;
+
 use std::thread;
 use std::time::{Duration, Instant};
 
-use isodb::{CancelHandle, Database, IsolationLevel, Session, TransactionState, Value};
-
-fn open() -> Database {
-    Database::open_temporary().expect("open temporary database")
-}
-
-fn ints(session: &mut Session, sql: &str) -> Vec<Vec<i64>> {
-    let rows = session
-        .query(sql, &[])
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    rows.values()
-        .into_iter()
-        .map(|row| {
-            row.into_iter()
-                .map(|v| match v {
-                    Value::Integer(i) => i,
-                    other => panic!("{sql}: expected integers, got {other:?}"),
-                })
-                .collect()
-        })
-        .collect()
-}
-
-fn sqlstate(session: &mut Session, sql: &str) -> String {
-    match session.query(sql, &[]) {
-        Ok(_) => panic!("{sql}: expected an error"),
-        Err(e) => e.sqlstate().to_string(),
-    }
-}
-
-fn in_thread<T: Send + 'static>(
-    mut session: Session,
-    f: impl FnOnce(&mut Session) -> T + Send + 'static,
-) -> mpsc::Receiver<(Session, T)> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let out = f(&mut session);
-        let _ = tx.send((session, out));
-    });
-    rx
-}
-
-fn wait_until_blocked(db: &Database, handle: &CancelHandle) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(id) = handle.transaction_id()
-            && !db.engine().waits_for(id).is_empty()
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the statement never blocked");
-        thread::sleep(Duration::from_millis(2));
-    }
-}
-
-fn receive<T>(rx: &mpsc::Receiver<T>) -> T {
-    rx.recv_timeout(Duration::from_secs(10))
-        .expect("the blocked statement finished")
-}
+use isodb::{Database, IsolationLevel, TransactionState, Value};
 
 fn setup(db: &Database) {
     db.session()

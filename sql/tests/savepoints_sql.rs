@@ -2,6 +2,10 @@
 //! recovery of a failed (25P02) block, and the session's transaction state
 //! and engine transaction id.
 
+mod common;
+
+use common::*;
+
 use isodb::{Database, Session, TransactionState, Value};
 
 fn open() -> Database {
@@ -23,13 +27,6 @@ fn ids(session: &mut Session) -> Vec<i64> {
             other => panic!("unexpected row {other:?}"),
         })
         .collect()
-}
-
-fn sqlstate(session: &mut Session, sql: &str) -> String {
-    match session.execute(sql) {
-        Ok(_) => panic!("{sql}: expected an error"),
-        Err(e) => e.sqlstate().to_string(),
-    }
 }
 
 #[test]

@@ -2,32 +2,14 @@
 //! DDL, isolation-level control in SQL, prepared statements across schema
 //! changes, and several sessions on threads.
 
+mod common;
+
+use common::*;
+
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use isodb::{Database, IsolationLevel, Session};
-
-fn open() -> Database {
-    Database::open_temporary().expect("open temporary database")
-}
-
-fn count(session: &mut Session, sql: &str) -> i64 {
-    let rows = session
-        .query(sql, &[])
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    rows[0]
-        .get::<i64>(0)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
-
-fn text(session: &mut Session, sql: &str) -> String {
-    let rows = session
-        .query(sql, &[])
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    rows[0]
-        .get::<String>(0)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
+use isodb::IsolationLevel;
 
 #[test]
 fn a_failed_statement_aborts_the_block_until_rollback() {
@@ -53,13 +35,13 @@ fn a_failed_statement_aborts_the_block_until_rollback() {
     );
     s.execute("ROLLBACK").expect("rollback");
     assert!(!s.in_transaction());
-    assert_eq!(count(&mut s, "SELECT count(*) FROM t"), 0);
+    assert_eq!(first::<i64>(&mut s, "SELECT count(*) FROM t"), 0);
 
     // COMMIT of a failed block rolls it back, as in PostgreSQL.
     s.execute("BEGIN; INSERT INTO t VALUES (5)").expect("begin");
     assert!(s.execute("SELECT 1 / 0").is_err());
     s.execute("COMMIT").expect("commit acts as rollback");
-    assert_eq!(count(&mut s, "SELECT count(*) FROM t"), 0);
+    assert_eq!(first::<i64>(&mut s, "SELECT count(*) FROM t"), 0);
 
     // The guard's commit reports that nothing was committed.
     let mut tx = s.transaction(IsolationLevel::Serializable).expect("tx");
@@ -77,7 +59,7 @@ fn ddl_is_transactional() {
         "BEGIN; CREATE TABLE x (id INT PRIMARY KEY, v TEXT); INSERT INTO x VALUES (1, 'one')",
     )
     .expect("create in block");
-    assert_eq!(count(&mut a, "SELECT count(*) FROM x"), 1);
+    assert_eq!(first::<i64>(&mut a, "SELECT count(*) FROM x"), 1);
     assert_eq!(
         b.execute("SELECT * FROM x").unwrap_err().sqlstate(),
         "42P01"
@@ -96,7 +78,10 @@ fn ddl_is_transactional() {
         "42P01"
     );
     a.execute("ROLLBACK").expect("rollback");
-    assert_eq!(text(&mut b, "SELECT v FROM x WHERE id = 1"), "one");
+    assert_eq!(
+        first::<String>(&mut b, "SELECT v FROM x WHERE id = 1"),
+        "one"
+    );
 
     a.execute("BEGIN; CREATE INDEX x_v ON x (v); ROLLBACK")
         .expect("index rolled back");
@@ -119,11 +104,14 @@ fn ddl_is_transactional() {
         .expect("if not exists");
     a.execute("CREATE TABLE IF NOT EXISTS x (z INT)")
         .expect("if not exists");
-    assert_eq!(text(&mut b, "SELECT v FROM x WHERE v = 'one'"), "one");
+    assert_eq!(
+        first::<String>(&mut b, "SELECT v FROM x WHERE v = 'one'"),
+        "one"
+    );
     a.execute("DROP INDEX x_v; DROP INDEX IF EXISTS x_v; DROP TABLE x; DROP TABLE IF EXISTS x")
         .expect("drops");
     a.execute("CREATE TABLE x (other TEXT)").expect("recreate");
-    assert_eq!(count(&mut a, "SELECT count(*) FROM x"), 0);
+    assert_eq!(first::<i64>(&mut a, "SELECT count(*) FROM x"), 0);
 }
 
 #[test]
@@ -131,20 +119,20 @@ fn isolation_level_control_in_sql() {
     let db = open();
     let mut s = db.session();
     assert_eq!(
-        text(&mut s, "SHOW TRANSACTION ISOLATION LEVEL"),
+        first::<String>(&mut s, "SHOW TRANSACTION ISOLATION LEVEL"),
         "serializable"
     );
     s.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         .expect("begin");
     assert_eq!(
-        text(&mut s, "SHOW TRANSACTION ISOLATION LEVEL"),
+        first::<String>(&mut s, "SHOW TRANSACTION ISOLATION LEVEL"),
         "repeatable read"
     );
     s.execute("COMMIT").expect("commit");
     s.execute("START TRANSACTION; SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
         .expect("set");
     assert_eq!(
-        text(&mut s, "SHOW TRANSACTION ISOLATION LEVEL"),
+        first::<String>(&mut s, "SHOW TRANSACTION ISOLATION LEVEL"),
         "read committed"
     );
     s.execute("SELECT 1").expect("query");
@@ -164,7 +152,7 @@ fn isolation_level_control_in_sql() {
     s.execute("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ UNCOMMITTED")
         .expect("session default");
     assert_eq!(
-        text(&mut s, "SHOW transaction_isolation"),
+        first::<String>(&mut s, "SHOW transaction_isolation"),
         "read uncommitted"
     );
     assert_eq!(s.isolation_level(), IsolationLevel::ReadUncommitted);
@@ -196,21 +184,33 @@ fn snapshots_follow_the_level() {
     reader
         .execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         .expect("begin");
-    assert_eq!(count(&mut reader, "SELECT v FROM t WHERE id = 1"), 10);
+    assert_eq!(
+        first::<i64>(&mut reader, "SELECT v FROM t WHERE id = 1"),
+        10
+    );
     writer
         .execute("UPDATE t SET v = 11 WHERE id = 1")
         .expect("update");
-    assert_eq!(count(&mut reader, "SELECT v FROM t WHERE id = 1"), 10);
+    assert_eq!(
+        first::<i64>(&mut reader, "SELECT v FROM t WHERE id = 1"),
+        10
+    );
     reader.execute("COMMIT").expect("commit");
 
     reader
         .execute("BEGIN ISOLATION LEVEL READ COMMITTED")
         .expect("begin");
-    assert_eq!(count(&mut reader, "SELECT v FROM t WHERE id = 1"), 11);
+    assert_eq!(
+        first::<i64>(&mut reader, "SELECT v FROM t WHERE id = 1"),
+        11
+    );
     writer
         .execute("UPDATE t SET v = 12 WHERE id = 1")
         .expect("update");
-    assert_eq!(count(&mut reader, "SELECT v FROM t WHERE id = 1"), 12);
+    assert_eq!(
+        first::<i64>(&mut reader, "SELECT v FROM t WHERE id = 1"),
+        12
+    );
     reader.execute("COMMIT").expect("commit");
 }
 
@@ -225,8 +225,8 @@ fn lost_updates_fail_at_repeatable_read() {
         .expect("begin a");
     b.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         .expect("begin b");
-    assert_eq!(count(&mut a, "SELECT n FROM c WHERE id = 1"), 0);
-    assert_eq!(count(&mut b, "SELECT n FROM c WHERE id = 1"), 0);
+    assert_eq!(first::<i64>(&mut a, "SELECT n FROM c WHERE id = 1"), 0);
+    assert_eq!(first::<i64>(&mut b, "SELECT n FROM c WHERE id = 1"), 0);
     a.execute("UPDATE c SET n = n + 1 WHERE id = 1")
         .expect("a updates");
     a.execute("COMMIT").expect("a commits");
@@ -236,7 +236,7 @@ fn lost_updates_fail_at_repeatable_read() {
     assert_eq!(error.sqlstate(), "40001");
     assert_eq!(b.execute("SELECT 1").unwrap_err().sqlstate(), "25P02");
     b.execute("ROLLBACK").expect("rollback");
-    assert_eq!(count(&mut b, "SELECT n FROM c"), 1);
+    assert_eq!(first::<i64>(&mut b, "SELECT n FROM c"), 1);
 }
 
 #[test]
@@ -299,15 +299,15 @@ fn sessions_on_threads_share_one_database() {
     }
     let mut s = db.session();
     assert_eq!(
-        count(&mut s, "SELECT count(*) FROM events"),
+        first::<i64>(&mut s, "SELECT count(*) FROM events"),
         (workers * per_worker) as i64
     );
     assert_eq!(
-        count(&mut s, "SELECT count(*) FROM bag"),
+        first::<i64>(&mut s, "SELECT count(*) FROM bag"),
         (workers * per_worker) as i64
     );
     assert_eq!(
-        count(&mut s, "SELECT count(DISTINCT worker) FROM events"),
+        first::<i64>(&mut s, "SELECT count(DISTINCT worker) FROM events"),
         workers as i64
     );
 }
@@ -346,7 +346,7 @@ fn run_in_transaction_retries_conflicts() {
     }
     let mut s = db.session();
     assert_eq!(
-        count(&mut s, "SELECT n FROM counter"),
+        first::<i64>(&mut s, "SELECT n FROM counter"),
         (workers * increments) as i64
     );
 }
@@ -390,6 +390,6 @@ fn concurrent_inserts_of_one_unique_value_admit_one() {
                 "{level:?}: {failure}"
             );
         }
-        assert_eq!(count(&mut db.session(), "SELECT count(*) FROM u"), 1);
+        assert_eq!(first::<i64>(&mut db.session(), "SELECT count(*) FROM u"), 1);
     }
 }
