@@ -16,7 +16,8 @@
 //!   read when `value` is an array, a register read when it is an integer, and for `null` a list
 //!   read if the key is a list key anywhere in the history; `pred-read` {predicate, value:
 //!   {"key": value, ...}} (see [`crate::predicate`]).
-//! * Blank lines and lines starting with `#` are skipped. Other fields are ignored.
+//! * Blank lines, lines starting with `#` and nemesis operations (`"process": "nemesis"`, as the
+//!   runner records fault windows) are skipped. Other fields are ignored.
 
 use std::collections::BTreeMap;
 
@@ -37,10 +38,18 @@ pub fn parse_events(text: &str, source: &str) -> Result<Vec<Event>> {
         let fail = |reason: String| Error::parse(source, index + 1, reason);
         let json: Json =
             serde_json::from_str(trimmed).map_err(|e| fail(format!("not JSON: {e}")))?;
+        if is_nemesis(&json) {
+            continue;
+        }
         events.push(parse_event(&json).map_err(fail)?);
     }
     resolve_nil_reads(&mut events);
     Ok(events)
+}
+
+/// Whether the line is a nemesis operation (`"process": "nemesis"`), which is not a transaction.
+fn is_nemesis(json: &Json) -> bool {
+    json.get("process").and_then(Json::as_str) == Some("nemesis")
 }
 
 fn parse_event(json: &Json) -> std::result::Result<Event, String> {

@@ -55,8 +55,24 @@
 //! assert!(report.satisfies(Model::SnapshotIsolation)); // ...which snapshot isolation allows
 //! ```
 //!
-//! A runner that drives a database belongs beside this library: it produces [`history::Event`]s
-//! (or JSON lines via [`json::write_events`]) and hands the paired history to [`checker::check`].
+//! ## Runs
+//!
+//! [`run`] drives isodb itself: N client threads open [`isodb::Session`]s on one embedded
+//! database and run a workload (list-append, rw-register, bank, or predicate scans racing
+//! inserts) at one isolation level while a nemesis crashes and reopens the database, pauses
+//! every client, or slows every commit. Each transaction is recorded as `ok`, `fail` or — when
+//! a crash may have swallowed its commit's acknowledgement — `info`; the history is checked
+//! against the model the level promises ([`run::required_model`]: strict serializable,
+//! snapshot isolation, read committed, read uncommitted), and a run folder holds the history,
+//! the checker's results, the cycle drawings and an HTML report with throughput and latency
+//! over time and the fault windows shaded:
+//!
+//! ```text
+//! jepsen-lite run --workload list-append --isolation serializable --clients 8 --time 30s --nemesis crash
+//! ```
+//!
+//! Any other database's runner can produce [`history::Event`]s (or JSON lines via
+//! [`json::write_events`]) and hand the paired history to [`checker::check`].
 
 #![deny(missing_docs)]
 
@@ -77,6 +93,7 @@ pub mod order;
 pub mod predicate;
 pub mod register;
 pub mod report;
+pub mod run;
 pub mod scc;
 pub mod session;
 pub mod synth;

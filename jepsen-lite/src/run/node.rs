@@ -1,0 +1,265 @@
+//! [`Node`]: the database under test, as the clients and the nemesis share it.
+//!
+//! isodb is embedded, so the "node" is an open [`Database`] in this process plus the levers the
+//! nemesis pulls. Clients hold one [`Session`] per *generation* of the node; a crash starts a new
+//! generation and every client notices at its next statement.
+//!
+//! ```text
+//!   client ── connect() ─▶ (generation g, Session)      holders[g] += 1
+//!          ── gate(g) before every statement: waits while paused, Err(Crashed) once g is gone
+//!          ── disconnect(g)                              holders[g] -= 1
+//!
+//!   crash:  take the Database, g += 1 ─▶ cancel lock waits until every holder of the old
+//!           generation has disconnected ─▶ drop the last handle ─▶ reopen the directory
+//!   pause:  close the gate (clients stall between statements, holding their locks)
+//!   slow disk: every COMMIT waits `commit_delay` first (see [`Node::commit_delay`])
+//! ```
+//!
+//! **How faithful is the crash?** The embedded API has no "kill" hook: dropping the last
+//! [`Database`] handle stops background work and syncs the log, like a clean shutdown, and the
+//! transactions in flight are abandoned (rolled back) rather than cut off mid-write. What a crash
+//! does exercise: every open transaction is lost, its locks vanish, clients that were committing
+//! cannot know whether their commit took effect (the runner records those as `info`), and the
+//! database is recovered from its directory (log replay, manifest, catalog). What it does not
+//! exercise: losing the unsynced tail of the log, or a torn write; the engine's own `crash_kill`
+//! tests cover those with real SIGKILLs.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use isodb::{CancelHandle, Database, DatabaseOptions, Session};
+
+/// The client's generation is gone: the node crashed after the client connected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Crashed;
+
+struct NodeState {
+    db: Option<Database>,
+    generation: u64,
+    paused: bool,
+    /// Sessions of the current generation held by clients.
+    holders: usize,
+    /// Sessions of crashed generations not yet given back.
+    draining: usize,
+    /// Cancel handles of connected clients, by process id.
+    cancels: Vec<(u64, CancelHandle)>,
+}
+
+/// The database under test and its fault levers.
+pub struct Node {
+    dir: PathBuf,
+    options: DatabaseOptions,
+    state: Mutex<NodeState>,
+    changed: Condvar,
+    commit_delay_micros: AtomicU64,
+    stopping: AtomicBool,
+}
+
+impl Node {
+    /// Opens (creating when missing) the database in `dir`.
+    pub fn open(dir: &Path, options: DatabaseOptions) -> isodb::Result<Node> {
+        let db = Database::open_with(dir, options.clone())?;
+        Ok(Node {
+            dir: dir.to_path_buf(),
+            options,
+            state: Mutex::new(NodeState {
+                db: Some(db),
+                generation: 0,
+                paused: false,
+                holders: 0,
+                draining: 0,
+                cancels: Vec::new(),
+            }),
+            changed: Condvar::new(),
+            commit_delay_micros: AtomicU64::new(0),
+            stopping: AtomicBool::new(false),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, NodeState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn wait<'a>(&self, guard: MutexGuard<'a, NodeState>) -> MutexGuard<'a, NodeState> {
+        match self.changed.wait_timeout(guard, Duration::from_millis(20)) {
+            Ok((guard, _)) => guard,
+            Err(poisoned) => poisoned.into_inner().0,
+        }
+    }
+
+    /// A session for the set-up (no fault is active yet), or `None` when the node is down.
+    pub fn admin_session(&self) -> Option<Session> {
+        self.lock().db.as_ref().map(Database::session)
+    }
+
+    /// Waits until the node is up and not paused, then hands out a session of the current
+    /// generation. `None` once the run is stopping.
+    pub fn connect(&self, process: u64) -> Option<(u64, Session)> {
+        let mut state = self.lock();
+        loop {
+            if self.stopping.load(Ordering::Relaxed) {
+                return None;
+            }
+            if !state.paused
+                && let Some(db) = &state.db
+            {
+                let session = db.session();
+                state.cancels.push((process, session.cancel_handle()));
+                state.holders += 1;
+                return Some((state.generation, session));
+            }
+            state = self.wait(state);
+        }
+    }
+
+    /// Gives back the session of `generation` (the caller has dropped it).
+    pub fn disconnect(&self, process: u64, generation: u64) {
+        let mut state = self.lock();
+        state.cancels.retain(|(p, _)| *p != process);
+        if generation == state.generation {
+            state.holders = state.holders.saturating_sub(1);
+        } else {
+            state.draining = state.draining.saturating_sub(1);
+        }
+        self.changed.notify_all();
+    }
+
+    /// Passes the gate in front of every statement: waits while the node is paused; fails once
+    /// `generation` has crashed.
+    pub fn gate(&self, generation: u64) -> Result<(), Crashed> {
+        let mut state = self.lock();
+        loop {
+            if state.generation != generation {
+                return Err(Crashed);
+            }
+            if !state.paused || self.stopping.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            state = self.wait(state);
+        }
+    }
+
+    /// Whether `generation` is still the live one.
+    pub fn is_live(&self, generation: u64) -> bool {
+        self.lock().generation == generation
+    }
+
+    /// The delay every COMMIT waits first while the slow-disk fault is active.
+    pub fn commit_delay(&self) -> Duration {
+        Duration::from_micros(self.commit_delay_micros.load(Ordering::Relaxed))
+    }
+
+    /// Starts (`Some`) or ends (`None`) the slow-disk fault.
+    pub fn set_commit_delay(&self, delay: Option<Duration>) {
+        let micros = delay.map_or(0, |d| d.as_micros() as u64);
+        self.commit_delay_micros.store(micros, Ordering::Relaxed);
+    }
+
+    /// Closes (`true`) or opens the gate.
+    pub fn set_paused(&self, paused: bool) {
+        self.lock().paused = paused;
+        self.changed.notify_all();
+    }
+
+    /// Crashes the node: abandons every session and transaction, waits `downtime`, and reopens
+    /// the directory. Returns the reopen error, if any (the node then stays down).
+    pub fn crash_and_restart(&self, downtime: Duration) -> isodb::Result<()> {
+        let db = {
+            let mut state = self.lock();
+            let db = state.db.take();
+            state.generation += 1;
+            state.draining += state.holders;
+            state.holders = 0;
+            db
+        };
+        self.changed.notify_all();
+        let mut state = self.lock();
+        while state.draining > 0 {
+            // A client may start a lock wait after a cancel; keep canceling until all are out.
+            for (_, handle) in &state.cancels {
+                handle.cancel();
+            }
+            state = self.wait(state);
+        }
+        state.cancels.clear();
+        drop(state);
+        drop(db);
+        std::thread::sleep(downtime);
+        let reopened = Database::open_with(&self.dir, self.options.clone())?;
+        self.lock().db = Some(reopened);
+        self.changed.notify_all();
+        Ok(())
+    }
+
+    /// Ends every wait: clients stop connecting and paused clients go on to finish.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+        self.changed.notify_all();
+    }
+
+    /// Whether [`Node::stop`] was called.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use isodb::Durability;
+
+    #[test]
+    fn a_crash_cuts_off_old_sessions_and_keeps_committed_rows() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let options = DatabaseOptions {
+            durability: Durability::NoSync,
+            ..DatabaseOptions::default()
+        };
+        let node = Node::open(dir.path(), options).expect("opens");
+        let (generation, mut session) = node.connect(0).expect("up");
+        session
+            .execute("CREATE TABLE t (k INT PRIMARY KEY); INSERT INTO t VALUES (1)")
+            .expect("set-up");
+        assert_eq!(node.gate(generation), Ok(()));
+        std::thread::scope(|scope| {
+            let crash = scope.spawn(|| node.crash_and_restart(Duration::from_millis(1)));
+            // The crash waits for this client to give its session back.
+            while node.is_live(generation) {
+                std::thread::yield_now();
+            }
+            assert_eq!(node.gate(generation), Err(Crashed));
+            drop(session);
+            node.disconnect(0, generation);
+            crash.join().expect("no panic").expect("reopens");
+        });
+        let (new_generation, mut session) = node.connect(0).expect("up again");
+        assert_ne!(new_generation, generation);
+        let rows = session.query("SELECT k FROM t", &[]).expect("query");
+        assert_eq!(rows.len(), 1, "the committed row survived the crash");
+    }
+
+    #[test]
+    fn a_paused_gate_holds_clients_until_resumed() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let node = Node::open(dir.path(), DatabaseOptions::default()).expect("opens");
+        let (generation, _session) = node.connect(0).expect("up");
+        node.set_paused(true);
+        std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| {
+                let start = std::time::Instant::now();
+                node.gate(generation).map(|()| start.elapsed())
+            });
+            std::thread::sleep(Duration::from_millis(80));
+            node.set_paused(false);
+            let waited = waiter.join().expect("no panic").expect("passes");
+            assert!(
+                waited >= Duration::from_millis(60),
+                "waited only {waited:?}"
+            );
+        });
+    }
+}
