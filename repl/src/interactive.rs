@@ -1,36 +1,47 @@
 //! The interactive front end: rustyline line editing, persistent history in
-//! `~/.isodb_history`, tab completion, multi-line statements, Ctrl-C and
-//! Ctrl-D, and late outcomes printed above the prompt.
+//! `~/.isodb_history` (`$HOME`; none when HOME is unset, and a history that
+//! cannot be written is skipped), tab completion, multi-line statements,
+//! Ctrl-C and Ctrl-D.
 //!
 //! ```text
-//!   readline ──line──► StatementSplitter ──pieces──► Shell::run_piece
-//!      ▲                                                  │
-//!      └──── ExternalPrinter ◄── printer thread ◄── Outbox (outcomes that
-//!                                                  finish while at the prompt)
+//!   ┌─► Shell::settle: print outcomes that arrived (labelled "t2: ...")
+//!   │   readline(prompt) ──line──► StatementSplitter ──pieces──► Shell::run_piece
+//!   └──────────────────────────────────────────────────────────────────┘
 //! ```
+//!
+//! A waiting statement is released by a command typed here (a COMMIT or
+//! ROLLBACK in another session, `\cancel`, Ctrl-C), and the shell prints
+//! its outcome right after that command. One that ends while the shell sits
+//! at its prompt (a lock wait timeout) prints before the next prompt.
+//! rustyline's `ExternalPrinter` could print it at once, but with it
+//! rustyline 17 waits in `select` while typed-ahead bytes sit in its own
+//! buffer, so pasted or typed-ahead input stalls; the shell does not use it.
 //!
 //! Ctrl-C at the prompt drops the statement being typed; on an empty line it
 //! cancels the current session's lock wait, if it has one. While a statement
 //! runs in the foreground, Ctrl-C (a signal then, the terminal being in
-//! cooked mode) cancels its lock wait or sends it to the background.
+//! cooked mode) cancels its lock wait or sends it to the background. On a
+//! terminal rustyline cannot drive (TERM=dumb) the prompt is cooked too:
+//! the terminal drops the typed line and the signal cancels the prompt
+//! session's lock wait.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 use isodb::Database;
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::{
-    CompletionType, Config, Context, Editor, ExternalPrinter, Helper, Highlighter, Hinter,
-    Validator,
+    Cmd, CompletionType, ConditionalEventHandler, Config, Context, Editor, Event, EventContext,
+    EventHandler, Helper, Highlighter, Hinter, KeyEvent, RepeatCount, Validator,
 };
 
 use crate::meta::META_COMMANDS;
-use crate::shell::{Flow, Shell, render_outcome};
+use crate::shell::{Flow, Shell};
 use crate::splitter::StatementSplitter;
+use crate::worker::SessionWorker;
 
 /// SQL keywords offered by tab completion.
 const KEYWORDS: &[&str] = &[
@@ -201,6 +212,21 @@ impl Completer for ShellHelper {
     }
 }
 
+/// Ctrl-C at the prompt: interrupts `readline` as usual, and remembers
+/// whether the line was empty, which rustyline does not say (an empty line
+/// cancels the session's lock wait; a non-empty one is only dropped).
+struct InterruptHandler {
+    line_was_empty: Arc<AtomicBool>,
+}
+
+impl ConditionalEventHandler for InterruptHandler {
+    fn handle(&self, _: &Event, _: RepeatCount, _: bool, ctx: &EventContext) -> Option<Cmd> {
+        self.line_was_empty
+            .store(ctx.line().is_empty(), Ordering::SeqCst);
+        Some(Cmd::Interrupt)
+    }
+}
+
 /// `~/.isodb_history`, or nothing when HOME is not set.
 fn history_path() -> Option<PathBuf> {
     std::env::var_os("HOME")
@@ -216,33 +242,40 @@ pub fn run(shell: &mut Shell, banner: &str) -> Result<(), ReadlineError> {
         .build();
     let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::with_config(config)?;
     editor.set_helper(Some(ShellHelper::new(shell.db.clone())));
+    let line_was_empty = Arc::new(AtomicBool::new(true));
+    editor.bind_sequence(
+        KeyEvent::ctrl('C'),
+        EventHandler::Conditional(Box::new(InterruptHandler {
+            line_was_empty: Arc::clone(&line_was_empty),
+        })),
+    );
     let history = history_path();
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
 
+    // SIGINT arrives while a statement runs (the terminal is in cooked mode
+    // then) and, on a terminal rustyline cannot drive (TERM=dumb), at the
+    // prompt too: there it cancels the prompt session's lock wait.
     let interrupted = Arc::clone(&shell.interrupted);
-    let _ = ctrlc::set_handler(move || interrupted.store(true, Ordering::SeqCst));
-
-    let stop_printer = Arc::new(AtomicBool::new(false));
-    let printer_thread = match editor.create_external_printer() {
-        Ok(mut printer) => {
-            let outbox = Arc::clone(&shell.outbox);
-            let settings = Arc::clone(&shell.settings);
-            let stop = Arc::clone(&stop_printer);
-            std::thread::Builder::new()
-                .name("printer".into())
-                .spawn(move || {
-                    while !stop.load(Ordering::SeqCst) {
-                        if let Some(outcome) = outbox.next_at_prompt(Duration::from_millis(100)) {
-                            let text = render_outcome(&outcome, &settings, true);
-                            let _ = printer.print(text.trim_end().to_string());
-                        }
-                    }
-                })
-                .ok()
+    let at_prompt: Arc<Mutex<Option<Arc<SessionWorker>>>> = Arc::new(Mutex::new(None));
+    let prompt_session = Arc::clone(&at_prompt);
+    let _ = ctrlc::set_handler(move || {
+        let at_prompt = prompt_session
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        match at_prompt {
+            Some(worker) => {
+                worker.cancel_wait();
+            }
+            None => interrupted.store(true, Ordering::SeqCst),
         }
-        Err(_) => None,
+    });
+    let set_at_prompt = |worker: Option<Arc<SessionWorker>>| {
+        *at_prompt
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = worker;
     };
 
     shell.say(banner);
@@ -256,9 +289,9 @@ pub fn run(shell: &mut Shell, banner: &str) -> Result<(), ReadlineError> {
             shell.prompt()
         };
         shell.interrupted.store(false, Ordering::SeqCst);
-        shell.outbox.set_at_prompt(true);
+        set_at_prompt(Some(Arc::clone(shell.session())));
         let line = editor.readline(&prompt);
-        shell.outbox.set_at_prompt(false);
+        set_at_prompt(None);
         match line {
             Ok(line) => {
                 if !typed.is_empty() {
@@ -284,7 +317,8 @@ pub fn run(shell: &mut Shell, banner: &str) -> Result<(), ReadlineError> {
                 }
             }
             Err(ReadlineError::Interrupted) => {
-                if splitter.is_open() || !typed.is_empty() {
+                let empty_line = line_was_empty.swap(true, Ordering::SeqCst);
+                if splitter.is_open() || !typed.is_empty() || !empty_line {
                     splitter.clear();
                     typed.clear();
                 } else {
@@ -295,18 +329,47 @@ pub fn run(shell: &mut Shell, banner: &str) -> Result<(), ReadlineError> {
                 }
             }
             Err(ReadlineError::Eof) => break,
-            Err(error) => {
-                stop_printer.store(true, Ordering::SeqCst);
-                return Err(error);
-            }
+            Err(error) => return Err(error),
         }
-    }
-    stop_printer.store(true, Ordering::SeqCst);
-    if let Some(thread) = printer_thread {
-        let _ = thread.join();
     }
     if let Some(path) = &history {
         let _ = editor.save_history(path);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completion_offers_keywords_tables_columns_and_meta_commands() {
+        let db = Database::open_temporary().expect("temporary database");
+        db.session()
+            .execute("CREATE TABLE accounts (id INT PRIMARY KEY, balance INT, owner TEXT)")
+            .expect("create table");
+        let helper = ShellHelper::new(db);
+        let complete = |line: &str| helper.candidates(line, line.len());
+        assert_eq!(complete("sel"), (0, vec!["select".to_string()]));
+        assert_eq!(complete("SEL"), (0, vec!["SELECT".to_string()]));
+        assert_eq!(
+            complete("select * from acc"),
+            (14, vec!["accounts".to_string()])
+        );
+        assert_eq!(complete("select bal"), (7, vec!["balance".to_string()]));
+        assert_eq!(
+            complete("\\ses"),
+            (0, vec!["\\session".to_string(), "\\sessions".to_string()])
+        );
+        assert_eq!(complete("\\d acc"), (3, vec!["accounts".to_string()]));
+        assert_eq!(
+            complete("\\demo lost"),
+            (6, vec!["lost-update".to_string()])
+        );
+        assert_eq!(
+            complete("\\isolation ser"),
+            (11, vec!["serializable".to_string()])
+        );
+        assert_eq!(complete("select "), (7, Vec::<String>::new()));
+    }
 }

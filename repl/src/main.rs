@@ -1,21 +1,58 @@
 //! `isodb`: the isodb SQL shell.
 //!
 //! ```text
-//!   isodb [PATH | --temp] [-c SQL]... [-f FILE]... [--format table|csv|json] [--on-error stop|continue]
+//!   isodb [PATH | --temp] [-c SQL]... [-f FILE]... [--format table|csv|json]
+//!         [--on-error stop|continue] [--isolation LEVEL]
 //! ```
 //!
-//! With `-c` or `-f` it runs them in order and exits; with standard input
-//! that is not a terminal it runs that; otherwise it is interactive. The
-//! exit status is 1 when a statement failed, 2 when the database could not
-//! be opened.
+//! With `-c` or `-f` it runs them in command-line order and exits; with
+//! standard input that is not a terminal it runs that; otherwise it is
+//! interactive. Without PATH it opens `./isodb-data` (created when
+//! missing). In scripts the exit status is 1 when a statement failed (2
+//! when the database could not be opened); an interactive shell exits 0,
+//! its errors having been shown as they happened.
+//!
+//! # Architecture
+//!
+//! The main thread owns the [`shell::Shell`] and, when interactive, the
+//! rustyline editor. Each named session (`main`, and every `\session NAME`)
+//! is a real [`isodb::Session`] on a thread of its own, a
+//! [`worker::SessionWorker`]; the main thread never runs SQL itself, so a
+//! statement that waits for a row lock blocks only its session's thread.
+//!
+//! ```text
+//!   main thread                                   one thread per session
+//!   ───────────                                   ──────────────────────
+//!   rustyline / -c / -f / stdin
+//!        │ StatementSplitter: text → statements and meta-commands
+//!        ▼
+//!   Shell ── submit(sql) ── mpsc channel ───────► SessionWorker "t1": Session::query
+//!     │   ◄─ Ticket: the outcome, if it arrives ─┘
+//!     │      within 100 ms, else: is the session
+//!     │      among Engine::locks() waiters?
+//!     │        yes → "t2: waiting for t1 (row lock on accounts (id=1))",
+//!     │              back to the prompt; the outcome goes to the Outbox
+//!     │
+//!     └─ settle() after every command and before every prompt: prints the
+//!        outcomes that arrived in the Outbox, labelled "t2: ...", first
+//!        waiting for the statements the command just released
+//!
+//!   Ctrl-C: at the prompt (raw mode) rustyline reports it; while a
+//!   statement runs (cooked mode) a SIGINT handler sets a flag; either way
+//!   the session's CancelHandle ends its lock wait (57014).
+//! ```
+//!
+//! Modules:
 //!
 //! - [`args`]: the command line.
 //! - [`shell`]: sessions, running statements, waiting for locks.
-//! - [`worker`]: one session on its own thread.
+//! - [`worker`]: one session on its own thread; tickets and the outbox.
 //! - [`splitter`]: input into statements and meta-commands.
-//! - [`meta`]: meta-commands and scripts; [`views`]: catalog, locks, transactions.
-//! - [`render`]: tables, CSV, JSON, errors; [`demo`]: anomaly walkthroughs.
-//! - [`interactive`]: rustyline, history, completion, Ctrl-C.
+//! - [`meta`]: meta-commands and scripts; [`views`]: catalog, sessions,
+//!   locks, transactions.
+//! - [`render`]: tables, CSV, JSON, errors with a caret.
+//! - [`demo`]: anomaly walkthroughs with computed verdicts.
+//! - [`interactive`]: rustyline, history, completion, Ctrl-C and Ctrl-D.
 
 mod args;
 mod demo;
@@ -52,7 +89,8 @@ fn open(cli: &Cli) -> Result<(Database, String), String> {
     let path = cli.path.clone().unwrap_or_else(|| DEFAULT_DATA_DIR.into());
     let db = Database::open_with(&path, options)
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    Ok((db, path.display().to_string()))
+    let shown = std::fs::canonicalize(&path).unwrap_or(path);
+    Ok((db, shown.display().to_string()))
 }
 
 fn run_inputs(shell: &mut Shell, inputs: &[Input]) {
@@ -104,10 +142,15 @@ fn main() -> ExitCode {
             "isodb {} on {location}\ndefault isolation level: {level}. Type \\help for help, \\q or Ctrl-D to quit.",
             env!("CARGO_PKG_VERSION")
         );
-        if let Err(error) = interactive::run(&mut shell, &banner) {
-            eprintln!("isodb: terminal error: {error}");
-            shell.failures += 1;
-        }
+        let ended = interactive::run(&mut shell, &banner);
+        shell.shut_down();
+        return match ended {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("isodb: terminal error: {error}");
+                ExitCode::from(1)
+            }
+        };
     } else {
         let mut script = String::new();
         match std::io::stdin().read_to_string(&mut script) {

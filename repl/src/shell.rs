@@ -36,8 +36,7 @@ use crate::worker::{Outbox, Outcome, SessionWorker, Ticket, TxnId, TxnState};
 /// How long a statement may run before the shell checks for a lock wait.
 pub const WAIT_CHECK_AFTER: Duration = Duration::from_millis(100);
 
-/// Where the shell writes. Foreground output goes through here; the
-/// interactive front end prints late outcomes through rustyline instead.
+/// Where the shell writes (standard output and error; tests may capture).
 pub trait Output: Send + Sync {
     /// Normal output (results, messages).
     fn out(&self, text: &str);
@@ -83,6 +82,9 @@ pub struct Pending {
     pub worker: Arc<SessionWorker>,
     /// The claim on its outcome.
     pub ticket: Arc<Ticket>,
+    /// Sent to the background by Ctrl-C while it ran (not waiting for a
+    /// lock): [`Shell::settle`] does not wait for it.
+    pub background: bool,
 }
 
 /// A lock wait of a session: on which key, behind which transactions.
@@ -94,7 +96,7 @@ pub struct LockWait {
     pub blockers: Vec<TxnId>,
 }
 
-/// Output settings shared with the background printer.
+/// Output settings.
 #[derive(Debug)]
 pub struct Settings {
     /// The result format.
@@ -135,9 +137,18 @@ pub struct Shell {
     pub(crate) recorded: Option<Vec<Recorded>>,
 }
 
-/// An outcome as a running `\demo` records it: session, ticket, and the
-/// rows or the SQLSTATE.
-pub(crate) type Recorded = (String, u64, Result<Vec<Vec<isodb::Value>>, String>);
+/// An outcome as a running `\demo` records it.
+#[derive(Debug, Clone)]
+pub(crate) struct Recorded {
+    /// The session that ran the statement.
+    pub session: String,
+    /// Its ticket number in that session.
+    pub ticket: u64,
+    /// Its rows, or its SQLSTATE.
+    pub result: Result<Vec<Vec<isodb::Value>>, String>,
+    /// A COMMIT that ended a failed block (it rolled back).
+    pub rolled_back: bool,
+}
 
 /// The name of the session the shell starts with.
 pub const FIRST_SESSION: &str = "main";
@@ -183,17 +194,14 @@ impl Shell {
     pub fn prompt(&self) -> String {
         let worker = self.session();
         let status = worker.status();
-        let waiting = if self.is_pending(worker) {
-            ", waiting"
-        } else {
-            ""
+        // An autocommit statement that waits runs in a transaction of its
+        // own, so "idle" would be wrong while it waits.
+        let state = match (status.state, self.is_pending(worker)) {
+            (TxnState::Idle, true) => "autocommit, waiting".to_string(),
+            (state, true) => format!("{}, waiting", state.label()),
+            (state, false) => state.label().to_string(),
         };
-        format!(
-            "{} [{}, {}{waiting}]> ",
-            worker.name(),
-            status.level,
-            status.state.label()
-        )
+        format!("{} [{}, {state}]> ", worker.name(), status.level)
     }
 
     /// The continuation prompt for the second and later lines of a statement.
@@ -291,7 +299,7 @@ impl Shell {
                     "{}: the statement is running, not waiting for a lock; it goes on in the background",
                     worker.name()
                 ));
-                self.detach(worker, &ticket, labelled);
+                self.detach(worker, &ticket, labelled, true);
                 break;
             }
             if started.elapsed() >= WAIT_CHECK_AFTER
@@ -302,7 +310,7 @@ impl Shell {
                     worker.name(),
                     self.describe_wait(&wait)
                 ));
-                self.detach(worker, &ticket, labelled);
+                self.detach(worker, &ticket, labelled, false);
                 break;
             }
         }
@@ -314,12 +322,19 @@ impl Shell {
         }
     }
 
-    fn detach(&mut self, worker: &Arc<SessionWorker>, ticket: &Arc<Ticket>, labelled: bool) {
+    fn detach(
+        &mut self,
+        worker: &Arc<SessionWorker>,
+        ticket: &Arc<Ticket>,
+        labelled: bool,
+        background: bool,
+    ) {
         match ticket.detach(Arc::clone(&self.outbox)) {
             Some(outcome) => self.report(&outcome, labelled),
             None => self.pending.push(Pending {
                 worker: Arc::clone(worker),
                 ticket: Arc::clone(ticket),
+                background,
             }),
         }
     }
@@ -352,7 +367,8 @@ impl Shell {
     pub fn settle(&mut self) {
         loop {
             let busy = self.pending.iter().any(|p| {
-                !p.ticket.is_finished()
+                !p.background
+                    && !p.ticket.is_finished()
                     && self.lock_wait(&p.worker).is_none()
                     && !self.interrupted.load(Ordering::SeqCst)
             });
@@ -371,11 +387,15 @@ impl Shell {
     pub fn report(&mut self, outcome: &Outcome, labelled: bool) {
         let text = render_outcome(outcome, &self.settings, labelled);
         if let Some(recorded) = self.recorded.as_mut() {
-            let summary = match &outcome.result {
-                Ok(rows) => Ok(rows.values()),
-                Err(error) => Err(error.sqlstate().to_string()),
-            };
-            recorded.push((outcome.session.clone(), outcome.ticket, summary));
+            recorded.push(Recorded {
+                session: outcome.session.clone(),
+                ticket: outcome.ticket,
+                result: match &outcome.result {
+                    Ok(rows) => Ok(rows.values()),
+                    Err(error) => Err(error.sqlstate().to_string()),
+                },
+                rolled_back: outcome.rolled_back,
+            });
         }
         match &outcome.result {
             Ok(_) => self.output.out(&text),
@@ -420,6 +440,10 @@ impl Shell {
 /// long it took.
 pub fn render_outcome(outcome: &Outcome, settings: &Settings, labelled: bool) -> String {
     let mut text = match &outcome.result {
+        Ok(_) if outcome.rolled_back => match settings.format {
+            OutputFormat::Table => "ROLLBACK\n".to_string(),
+            OutputFormat::Csv | OutputFormat::Json => String::new(),
+        },
         Ok(rows) => render::result(&outcome.sql, rows, settings.format),
         Err(error) => render::error(Some(&outcome.sql), error),
     };

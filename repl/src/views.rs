@@ -16,6 +16,7 @@ use isodb::{Database, Value, decode_key};
 
 use crate::render::{row_count, table};
 use crate::shell::Shell;
+use crate::worker::TxnState;
 
 fn tables_or_message(db: &Database) -> Result<Vec<TableInfo>, String> {
     db.tables()
@@ -204,7 +205,10 @@ pub fn list_sessions(shell: &Shell) -> String {
                 if i == shell.current { "*" } else { "" }.to_string(),
                 worker.name().to_string(),
                 status.level.to_string(),
-                status.state.label().to_string(),
+                match (status.state, &status.running) {
+                    (TxnState::Idle, Some(_)) => "autocommit".to_string(),
+                    (state, _) => state.label().to_string(),
+                },
                 status
                     .block_txn
                     .or(worker.current_txn())

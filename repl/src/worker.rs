@@ -86,6 +86,9 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// The ticket number, for callers that match outcomes to statements.
     pub ticket: u64,
+    /// True when the statement succeeded but ended a failed block: a COMMIT
+    /// there rolls back (PostgreSQL's behaviour), and the shell says so.
+    pub rolled_back: bool,
 }
 
 /// Outcomes of statements that finished after the shell stopped waiting for
@@ -99,7 +102,6 @@ pub struct Outbox {
 #[derive(Debug, Default)]
 struct OutboxState {
     outcomes: VecDeque<Outcome>,
-    at_prompt: bool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -125,33 +127,6 @@ impl Outbox {
         let state = lock(&self.state);
         if state.outcomes.is_empty() {
             let _ = self.arrived.wait_timeout(state, timeout);
-        }
-    }
-
-    /// Marks whether the interactive shell is sitting at its prompt (then
-    /// [`Outbox::next_at_prompt`] hands outcomes to the background printer).
-    pub fn set_at_prompt(&self, at_prompt: bool) {
-        lock(&self.state).at_prompt = at_prompt;
-        self.arrived.notify_all();
-    }
-
-    /// Blocks until an outcome arrives while the shell is at its prompt, or
-    /// `timeout` passes.
-    pub fn next_at_prompt(&self, timeout: Duration) -> Option<Outcome> {
-        let deadline = Instant::now() + timeout;
-        let mut state = lock(&self.state);
-        loop {
-            if state.at_prompt
-                && let Some(outcome) = state.outcomes.pop_front()
-            {
-                return Some(outcome);
-            }
-            let left = deadline.checked_duration_since(Instant::now())?;
-            state = self
-                .arrived
-                .wait_timeout(state, left)
-                .map(|(guard, _)| guard)
-                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
         }
     }
 }
@@ -266,6 +241,7 @@ fn serve(
             sql: sql.clone(),
             started,
         });
+        let failed_before = session.transaction_state() == TransactionState::Failed;
         let result = session.query(sql.as_str(), &[]);
         let elapsed = started.elapsed();
         let state = match session.transaction_state() {
@@ -273,6 +249,8 @@ fn serve(
             TransactionState::InTransaction => TxnState::InTransaction,
             TransactionState::Failed => TxnState::Failed,
         };
+        // Inside a block the block's own level counts; a failed block
+        // refuses SHOW (25P02) and keeps the level it had.
         let level = match state {
             TxnState::InTransaction => session
                 .query("SHOW TRANSACTION ISOLATION LEVEL", &[])
@@ -280,7 +258,15 @@ fn serve(
                 .as_ref()
                 .and_then(parse_level)
                 .unwrap_or(session.isolation_level()),
-            _ => session.isolation_level(),
+            TxnState::Failed => {
+                let before = lock(&status);
+                if before.state == TxnState::Idle {
+                    session.isolation_level()
+                } else {
+                    before.level
+                }
+            }
+            TxnState::Idle => session.isolation_level(),
         };
         {
             let mut status = lock(&status);
@@ -289,12 +275,14 @@ fn serve(
             status.level = level;
             status.running = None;
         }
+        let rolled_back = failed_before && result.is_ok() && state == TxnState::Idle;
         ticket.finish(Outcome {
             session: name.clone(),
             sql,
             result,
             elapsed,
             ticket: ticket.number,
+            rolled_back,
         });
     }
 }
@@ -371,6 +359,7 @@ impl SessionWorker {
                 ))),
                 elapsed: Duration::ZERO,
                 ticket: number,
+                rolled_back: false,
             });
         }
         ticket

@@ -1,6 +1,8 @@
 //! The `isodb` binary run non-interactively: `-f`, `-c`, standard input,
-//! output formats, exit status and error reports, several sessions with a
-//! real lock wait, meta-commands and a demo. Every run uses `--temp`.
+//! `\i`, output formats, exit status and error reports, several sessions
+//! with a real lock wait, meta-commands, and the default data directory.
+//! Every run but the data-directory one uses `--temp`. (The demos are in
+//! `demos.rs`.)
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -150,6 +152,8 @@ fn meta_commands_describe_the_catalog() {
             "\\d accounts",
             "-c",
             "\\di",
+            "-c",
+            "\\help",
         ])
         .assert()
         .success()
@@ -158,7 +162,10 @@ fn meta_commands_describe_the_catalog() {
         ))
         .stdout(contains(" owner   | text    | not null |\n"))
         .stdout(contains("Primary key: accounts_pkey (id)\n"))
-        .stdout(contains(" accounts_owner | accounts | owner   | no\n"));
+        .stdout(contains(" accounts_owner | accounts | owner   | no\n"))
+        .stdout(contains(
+            "  \\locks      show locks held and awaited (who waits for whom)\n",
+        ));
     isodb()
         .args(["--temp", "-c", "\\d missing"])
         .assert()
@@ -206,12 +213,27 @@ update accounts set balance = 110 where id = 1;
 update accounts set balance = 120 where id = 1;
 \\sessions
 \\locks
+\\txns
 \\session t1
 commit;
 \\session t2
 rollback;
 select balance from accounts;
 ";
+
+/// The first capture of `pattern` on each matching line of `text`.
+fn regex_lines(text: &str, pattern: &str) -> Vec<String> {
+    let pattern = predicates::str::is_match(pattern).expect("regex");
+    text.lines()
+        .filter(|line| pattern.eval(line))
+        .map(|line| {
+            line.split('|')
+                .nth(1)
+                .map(|cell| cell.trim().to_string())
+                .unwrap_or_default()
+        })
+        .collect()
+}
 
 #[test]
 fn a_statement_waiting_for_a_lock_does_not_block_the_script() {
@@ -239,6 +261,15 @@ fn a_statement_waiting_for_a_lock_does_not_block_the_script() {
         "\\locks shows the waiter: {stdout}"
     );
     assert!(stdout.contains("waits for t1"), "{stdout}");
+    let txns = regex_lines(
+        &stdout,
+        r"^ +\d+ \| (t1|t2) +\| SERIALIZABLE \| +\d+ \| no +\| +[01] \|",
+    );
+    assert_eq!(
+        txns,
+        ["t1", "t2"],
+        "\\txns lists both open transactions: {stdout}"
+    );
     assert!(stderr.starts_with("t2: ERROR 40001:"), "{stderr}");
     assert!(
         stdout.ends_with(" balance\n---------\n     110\n(1 row)\n"),
@@ -265,33 +296,81 @@ fn the_waiting_statement_finishes_when_the_holder_rolls_back() {
 }
 
 #[test]
-fn the_lost_update_demo_follows_the_isolation_level() {
+fn without_a_path_the_shell_opens_isodb_data_in_the_working_directory() {
+    let dir = tempfile::tempdir().expect("temp dir");
     isodb()
+        .current_dir(dir.path())
         .args([
-            "--temp",
-            "--isolation",
-            "read committed",
             "-c",
-            "\\demo lost-update",
+            "create table kept (id int primary key); insert into kept values (7)",
         ])
         .assert()
-        .success()
-        .stdout(contains("t2: waiting for t1 (row lock on demo (id=1))"))
-        .stdout(contains("verdict: anomaly happened"));
+        .success();
+    assert!(
+        dir.path().join("isodb-data").is_dir(),
+        "isodb-data is created"
+    );
     isodb()
-        .args(["--temp", "-c", "\\demo lost-update", "-c", "\\dt"])
+        .current_dir(dir.path())
+        .args(["-c", "select id from kept"])
         .assert()
         .success()
-        .stdout(contains("verdict: prevented: t2 aborted with 40001"))
+        .stdout(" id\n----\n  7\n(1 row)\n");
+    let other = dir.path().join("elsewhere");
+    isodb()
+        .arg(&other)
+        .args(["-c", "\\dt"])
+        .assert()
+        .success()
         .stdout(contains("(0 rows)"));
+    assert!(other.is_dir(), "isodb PATH creates PATH");
+}
+
+#[test]
+fn standard_input_and_include_files_fail_with_status_one() {
     isodb()
-        .args(["--temp", "-c", "\\isolation rr", "-c", "\\demo write-skew"])
+        .arg("--temp")
+        .write_stdin("select 1 as fine;\nselect nope from nowhere;\nselect 'not reached' as x;\n")
         .assert()
-        .success()
-        .stdout(contains("verdict: anomaly happened"));
+        .code(1)
+        .stdout(contains("fine"))
+        .stdout(contains("not reached").not())
+        .stderr("ERROR 42P01: relation \"nowhere\" does not exist\n");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let included = dir.path().join("inc.sql");
+    std::fs::write(
+        &included,
+        "create table t (id int primary key);\ninsert into t values (1), (1);\n",
+    )
+    .expect("write script");
     isodb()
-        .args(["--temp", "-c", "\\demo"])
+        .arg("--temp")
+        .write_stdin(format!(
+            "\\i {}\nselect 'after' as x;\n",
+            included.display()
+        ))
         .assert()
-        .success()
-        .stdout(contains("write-skew"));
+        .code(1)
+        .stdout(contains("CREATE TABLE"))
+        .stdout(contains("after").not())
+        .stderr(contains("ERROR 23505"));
+    isodb()
+        .args(["--temp", "-c", "\\i /nonexistent/file.sql"])
+        .assert()
+        .code(1)
+        .stderr(contains("\\i: cannot read /nonexistent/file.sql"));
+}
+
+#[test]
+fn commit_in_an_aborted_block_reports_rollback() {
+    isodb()
+        .args(["--temp", "--on-error", "continue", "-c"])
+        .arg(
+            "create table t (id int primary key);
+             begin; insert into t values (1); select * from nowhere; commit;
+             select count(*) as n from t",
+        )
+        .assert()
+        .code(1)
+        .stdout("CREATE TABLE\nBEGIN\nINSERT 0 1\nROLLBACK\n n\n---\n 0\n(1 row)\n");
 }

@@ -284,7 +284,9 @@ impl Engine {
         self.inner.locks.waits_for(id)
     }
 
-    /// Wakes transaction `id` if it waits for a lock; its wait fails with 55P03.
+    /// Wakes transaction `id` if it waits for a lock; its wait fails with
+    /// `Error::LockTimeout` whose message starts with "canceled" (the SQL
+    /// layer reports that as 57014 query_canceled).
     pub fn cancel_wait(&self, id: TxnId) -> bool {
         self.inner.locks.cancel_wait(id)
     }
