@@ -42,6 +42,7 @@ pub mod write_path;
 
 pub use batch::WriteBatch;
 pub use key::{SeqNo, ValueKind};
+pub use log::CrashKind;
 pub use options::{CompactionFilter, Durability, StoreOptions};
 pub use scan::Scan;
 pub use sstable::TableOptions;

@@ -29,7 +29,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use crate::storage::batch::WriteBatch;
 use crate::storage::files::DirLock;
 use crate::storage::key::{SeqNo, ValueKind};
-use crate::storage::log::LogWriter;
+use crate::storage::log::{CrashKind, LogWriter};
 use crate::storage::manifest::ManifestWriter;
 use crate::storage::memtable::{FoundVersion, MemTable};
 use crate::storage::merge::{EntryIterator, LevelIterator, MergeIterator};
@@ -396,6 +396,26 @@ impl Store {
     /// Stops background work, syncs the log and releases the directory.
     pub fn close(mut self) -> Result<()> {
         self.shutdown()
+    }
+
+    /// Simulates a crash at this instant, for fault-injection tests
+    /// (jepsen-lite's crash nemesis, crash tests in one process): the
+    /// background threads are told to stop, every write from now on fails,
+    /// and the current log loses what `kind` loses (a process crash: records
+    /// not yet handed to the OS; a power loss: every byte not yet fsynced).
+    /// Then drop the store and open the directory again: recovery sees what
+    /// a real crash of that kind may leave. Acknowledged writes survive a
+    /// process crash, and a power loss too when they were written with
+    /// [`Durability::Sync`] — exactly the promises of the two settings.
+    ///
+    /// [`Durability::Sync`]: crate::storage::Durability::Sync
+    pub fn crash(&self, kind: CrashKind) -> Result<()> {
+        {
+            let mut state = self.inner.state.lock();
+            state.shutting_down = true;
+            self.inner.work.notify_all();
+        }
+        self.inner.wal.lock().crash(kind)
     }
 
     fn shutdown(&mut self) -> Result<()> {

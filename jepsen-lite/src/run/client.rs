@@ -11,8 +11,9 @@
 //! ```
 //!
 //! A statement error before COMMIT always means `fail`: the transaction rolls back and its
-//! COMMIT was never sent. Errors other than 40001, 40P01, a crash's cancel (57014) and what the
-//! workload expects (23505 for racing inserts) are bugs: they are listed in the run's results.
+//! COMMIT was never sent. Errors other than 40001, 40P01, any error once the node has crashed
+//! (its store refuses writes, its lock waits are cancelled with 57014) and what the workload
+//! expects (23505 for racing inserts) are bugs: they are listed in the run's results.
 //! Only a COMMIT whose acknowledgement a crash could have swallowed is `info`.
 
 use std::sync::Mutex;
@@ -151,7 +152,9 @@ fn attempt(
     let mut tx = match session.transaction(context.level) {
         Ok(tx) => tx,
         Err(e) => {
-            context.report_unexpected(process, format!("BEGIN failed: {e}"));
+            if node.is_live(generation) {
+                context.report_unexpected(process, format!("BEGIN failed: {e}"));
+            }
             return (EventType::Fail, ops.to_vec());
         }
     };
@@ -204,9 +207,11 @@ fn unexpected_statement_error(
         OpError::Crashed => None,
         OpError::Sql(e) => {
             let state = e.sqlstate();
+            // Once the node has crashed, any error is the crash's doing (the store refuses
+            // writes after its power is cut; lock waits are cancelled with 57014).
             let expected = e.is_serialization_or_deadlock()
                 || context.workload.expects_failure(state)
-                || (state == "57014" && !context.node.is_live(generation));
+                || !context.node.is_live(generation);
             (!expected).then(|| format!("statement failed: {state} {e}"))
         }
         OpError::Unexpected(what) => Some(what.clone()),

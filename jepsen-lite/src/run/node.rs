@@ -9,27 +9,29 @@
 //!          ── gate(g) before every statement: waits while paused, Err(Crashed) once g is gone
 //!          ── disconnect(g)                              holders[g] -= 1
 //!
-//!   crash:  take the Database, g += 1 ─▶ cancel lock waits until every holder of the old
+//!   crash:  take the Database, cut its power, g += 1 ─▶ cancel lock waits until every holder of the old
 //!           generation has disconnected ─▶ drop the last handle ─▶ reopen the directory
 //!   pause:  close the gate (clients stall between statements, holding their locks)
 //!   slow disk: every COMMIT waits `commit_delay` first (see [`Node::commit_delay`])
 //! ```
 //!
-//! **How faithful is the crash?** The embedded API has no "kill" hook: dropping the last
-//! [`Database`] handle stops background work and syncs the log, like a clean shutdown, and the
-//! transactions in flight are abandoned (rolled back) rather than cut off mid-write. What a crash
-//! does exercise: every open transaction is lost, its locks vanish, clients that were committing
-//! cannot know whether their commit took effect (the runner records those as `info`), and the
-//! database is recovered from its directory (log replay, manifest, catalog). What it does not
-//! exercise: losing the unsynced tail of the log, or a torn write; the engine's own `crash_kill`
-//! tests cover those with real SIGKILLs.
+//! **How faithful is the crash?** At the crash instant the nemesis crashes the store
+//! (`Store::crash`): every write from then on fails, and the log loses what the crash would lose.
+//! With synced commits it is a power loss (the log is cut back to its last fsync; no
+//! acknowledged commit may be lost, and the checker would see one that was); with `--no-sync` it
+//! is a process crash (what the OS was handed survives). Then the clients of the old generation
+//! are cancelled and drained, the last handle dropped, and the directory reopened and recovered
+//! (log replay, manifest, catalog). What it does not exercise: a torn write inside a record, or
+//! damage to other files; the engine's `crash_kill` tests (real SIGKILLs) and corruption tests
+//! cover those.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use isodb::{CancelHandle, Database, DatabaseOptions, Session};
+use isodb::{CancelHandle, Database, DatabaseOptions, Durability, Session};
+use isodb_engine::storage::CrashKind;
 
 /// The client's generation is gone: the node crashed after the client connected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,12 +167,16 @@ impl Node {
         self.changed.notify_all();
     }
 
-    /// Crashes the node: abandons every session and transaction, waits `downtime`, and reopens
-    /// the directory. Returns the reopen error, if any (the node then stays down).
+    /// Crashes the node: crashes the store (see [`Node::crash_kind`]), abandons every
+    /// session and transaction, waits `downtime`, and reopens the directory. Returns the reopen error, if any (the node then stays down).
     pub fn crash_and_restart(&self, downtime: Duration) -> isodb::Result<()> {
         let db = {
             let mut state = self.lock();
             let db = state.db.take();
+            if let Some(db) = &db {
+                // Crash first: from here on nothing more reaches the disk.
+                db.engine().store().crash(self.crash_kind())?;
+            }
             state.generation += 1;
             state.draining += state.holders;
             state.holders = 0;
@@ -195,6 +201,16 @@ impl Node {
         Ok(())
     }
 
+    /// What a crash loses: with synced commits the power goes (every byte not fsynced is lost,
+    /// and no acknowledged commit may be); with `--no-sync` only the process dies (what the OS
+    /// was handed survives, as `Durability::NoSync` promises).
+    fn crash_kind(&self) -> CrashKind {
+        match self.options.durability {
+            Durability::Sync => CrashKind::PowerLoss,
+            Durability::NoSync => CrashKind::Process,
+        }
+    }
+
     /// Ends every wait: clients stop connecting and paused clients go on to finish.
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::Relaxed);
@@ -210,7 +226,6 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use isodb::Durability;
 
     #[test]
     fn a_crash_cuts_off_old_sessions_and_keeps_committed_rows() {

@@ -20,6 +20,15 @@ use super::{HEADER_LEN, MAX_RECORD_LEN, encode_header};
 /// the OS on its own.
 const BUFFER_LIMIT: usize = 64 * 1024;
 
+/// What a simulated crash ([`LogWriter::crash`]) loses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrashKind {
+    /// The process dies: bytes handed to the OS survive, buffered ones do not.
+    Process,
+    /// The machine loses power: only bytes made durable by an fsync survive.
+    PowerLoss,
+}
+
 /// Appends checksummed records to a log file.
 #[derive(Debug)]
 pub struct LogWriter {
@@ -29,6 +38,9 @@ pub struct LogWriter {
     buffer: Vec<u8>,
     /// Bytes already handed to the OS (the file length as we know it).
     written: u64,
+    /// Bytes known to be on disk: the length at the last successful fsync
+    /// (or at open). A simulated power loss keeps exactly these.
+    synced: u64,
     /// Why the writer refuses work, once a write or sync has failed.
     poisoned: Option<String>,
 }
@@ -64,6 +76,7 @@ impl LogWriter {
             file,
             buffer: Vec::with_capacity(BUFFER_LIMIT),
             written,
+            synced: written,
             poisoned: None,
         }
     }
@@ -113,6 +126,27 @@ impl LogWriter {
         self.flush()?;
         if let Err(e) = self.file.sync_data() {
             return Err(self.poison("fsync", e));
+        }
+        self.synced = self.written;
+        Ok(())
+    }
+
+    /// Simulates a crash at this instant, for fault-injection tests: drops
+    /// the records not yet handed to the OS and refuses all later work. A
+    /// process crash keeps what the OS has; a power loss also cuts the file
+    /// back to the bytes the last successful fsync made durable (the worst a
+    /// real power failure may leave).
+    pub fn crash(&mut self, kind: CrashKind) -> Result<()> {
+        self.buffer.clear();
+        self.poisoned = Some(format!(
+            "the store was crashed on purpose ({kind:?}); log {} was abandoned",
+            self.path.display()
+        ));
+        if kind == CrashKind::PowerLoss {
+            self.file
+                .set_len(self.synced)
+                .map_err(|e| Error::io(&self.path, e))?;
+            self.written = self.synced;
         }
         Ok(())
     }
