@@ -24,7 +24,7 @@ use jepsen_lite::run::keys::KeyDistribution;
 use jepsen_lite::run::nemesis::NemesisPlan;
 use jepsen_lite::run::recorder::Fault;
 use jepsen_lite::run::workload::WorkloadKind;
-use jepsen_lite::run::{self, Isolation, RunConfig};
+use jepsen_lite::run::{self, CrashMode, Isolation, RunConfig};
 use jepsen_lite::{load, report};
 
 #[derive(Parser)]
@@ -81,9 +81,15 @@ struct RunArgs {
     /// Delay per COMMIT while the slow-disk fault is active.
     #[arg(long, default_value = "20ms", value_parser = parse_duration)]
     commit_delay: Duration,
-    /// Acknowledge commits before they are fsynced (faster; crashes here lose nothing either way).
+    /// Acknowledge commits before they are fsynced (faster; a crash is then a process crash).
     #[arg(long)]
     no_sync: bool,
+    /// What a crash loses: process (what the OS was handed survives) or power-loss (only what
+    /// was fsynced survives). Default: the one that keeps the durability's promise (power-loss
+    /// with synced commits, process with --no-sync); `--no-sync --crash power-loss` loses
+    /// acknowledged commits on purpose, and the checker should say so.
+    #[arg(long, value_enum)]
+    crash: Option<CrashMode>,
     /// Seed of the clients' random choices.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -163,6 +169,7 @@ fn run_run(args: &RunArgs) -> ExitCode {
     config.keys = args.keys.max(1);
     config.distribution = args.distribution;
     config.sync_commits = !args.no_sync;
+    config.crash_mode = args.crash;
     config.seed = args.seed;
     config.progress = !args.quiet;
     config.nemesis = NemesisPlan {

@@ -40,6 +40,7 @@ use crate::models::Model;
 use crate::run::client::{ClientContext, run_client};
 use crate::run::keys::{KeyDistribution, KeySampler};
 use crate::run::nemesis::{NemesisPlan, run_nemesis};
+pub use crate::run::node::CrashMode;
 use crate::run::node::Node;
 use crate::run::recorder::{FaultWindow, Recorder};
 use crate::run::workload::WorkloadKind;
@@ -149,6 +150,10 @@ pub struct RunConfig {
     pub nemesis: NemesisPlan,
     /// Whether commits are fsynced before they are acknowledged.
     pub sync_commits: bool,
+    /// What a crash loses (`None`: the crash that keeps the durability's promise, see
+    /// [`CrashMode::matching`]). A power loss with unsynced commits may lose acknowledged
+    /// commits, and the checker should then say so.
+    pub crash_mode: Option<CrashMode>,
     /// Seed of the clients' generators.
     pub seed: u64,
     /// Show a progress bar on standard error.
@@ -177,6 +182,7 @@ impl RunConfig {
                 commit_delay: Duration::from_millis(10),
             },
             sync_commits: true,
+            crash_mode: None,
             seed: 1,
             progress: false,
         }
@@ -280,7 +286,10 @@ pub fn run(config: &RunConfig, db_dir: &Path) -> Result<RunResult, RunError> {
         isolation_level: config.isolation.level(),
         ..DatabaseOptions::default()
     };
-    let node = Node::open(db_dir, options)?;
+    let crash_mode = config
+        .crash_mode
+        .unwrap_or_else(|| CrashMode::matching(options.durability));
+    let node = Node::open(db_dir, options, crash_mode)?;
     let workload = config.workload.build(
         KeySampler::new(config.distribution, config.keys),
         !config.isolation.repeatable_reads(),
@@ -288,6 +297,9 @@ pub fn run(config: &RunConfig, db_dir: &Path) -> Result<RunResult, RunError> {
     if let Some(mut session) = node.admin_session() {
         workload.setup(&mut session)?;
     }
+    // The set-up is not part of the history: make it durable whatever the commits' durability,
+    // so a crash can only lose what the clients did.
+    node.make_durable()?;
     let recorder = Recorder::new();
     let unexpected = Mutex::new(Vec::new());
     let started = Instant::now();

@@ -33,6 +33,27 @@ use std::time::Duration;
 use isodb::{CancelHandle, Database, DatabaseOptions, Durability, Session};
 use isodb_engine::storage::CrashKind;
 
+/// What the crash nemesis loses (see [`Node::crash_and_restart`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CrashMode {
+    /// The process dies: what the OS was handed survives.
+    Process,
+    /// The power goes: only what was fsynced survives.
+    PowerLoss,
+}
+
+impl CrashMode {
+    /// The crash that keeps exactly the promise of `durability`: a power loss for synced
+    /// commits, a process crash for `NoSync` ones (which may be lost on power loss).
+    pub fn matching(durability: Durability) -> CrashMode {
+        match durability {
+            Durability::Sync => CrashMode::PowerLoss,
+            Durability::NoSync => CrashMode::Process,
+        }
+    }
+}
+
 /// The client's generation is gone: the node crashed after the client connected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Crashed;
@@ -53,6 +74,7 @@ struct NodeState {
 pub struct Node {
     dir: PathBuf,
     options: DatabaseOptions,
+    crash_mode: CrashMode,
     state: Mutex<NodeState>,
     changed: Condvar,
     commit_delay_micros: AtomicU64,
@@ -61,11 +83,16 @@ pub struct Node {
 
 impl Node {
     /// Opens (creating when missing) the database in `dir`.
-    pub fn open(dir: &Path, options: DatabaseOptions) -> isodb::Result<Node> {
+    pub fn open(
+        dir: &Path,
+        options: DatabaseOptions,
+        crash_mode: CrashMode,
+    ) -> isodb::Result<Node> {
         let db = Database::open_with(dir, options.clone())?;
         Ok(Node {
             dir: dir.to_path_buf(),
             options,
+            crash_mode,
             state: Mutex::new(NodeState {
                 db: Some(db),
                 generation: 0,
@@ -96,6 +123,14 @@ impl Node {
     /// A session for the set-up (no fault is active yet), or `None` when the node is down.
     pub fn admin_session(&self) -> Option<Session> {
         self.lock().db.as_ref().map(Database::session)
+    }
+
+    /// Writes everything committed so far to disk (flushes the store's memtable to a table).
+    pub fn make_durable(&self) -> isodb::Result<()> {
+        match self.lock().db.as_ref() {
+            Some(db) => Ok(db.engine().store().flush()?),
+            None => Ok(()),
+        }
     }
 
     /// Waits until the node is up and not paused, then hands out a session of the current
@@ -167,7 +202,7 @@ impl Node {
         self.changed.notify_all();
     }
 
-    /// Crashes the node: crashes the store (see [`Node::crash_kind`]), abandons every
+    /// Crashes the node: crashes the store as its [`CrashMode`] says, abandons every
     /// session and transaction, waits `downtime`, and reopens the directory. Returns the reopen error, if any (the node then stays down).
     pub fn crash_and_restart(&self, downtime: Duration) -> isodb::Result<()> {
         let db = {
@@ -201,13 +236,11 @@ impl Node {
         Ok(())
     }
 
-    /// What a crash loses: with synced commits the power goes (every byte not fsynced is lost,
-    /// and no acknowledged commit may be); with `--no-sync` only the process dies (what the OS
-    /// was handed survives, as `Durability::NoSync` promises).
+    /// The store-level crash behind [`CrashMode`].
     fn crash_kind(&self) -> CrashKind {
-        match self.options.durability {
-            Durability::Sync => CrashKind::PowerLoss,
-            Durability::NoSync => CrashKind::Process,
+        match self.crash_mode {
+            CrashMode::Process => CrashKind::Process,
+            CrashMode::PowerLoss => CrashKind::PowerLoss,
         }
     }
 
@@ -234,7 +267,7 @@ mod tests {
             durability: Durability::NoSync,
             ..DatabaseOptions::default()
         };
-        let node = Node::open(dir.path(), options).expect("opens");
+        let node = Node::open(dir.path(), options, CrashMode::Process).expect("opens");
         let (generation, mut session) = node.connect(0).expect("up");
         session
             .execute("CREATE TABLE t (k INT PRIMARY KEY); INSERT INTO t VALUES (1)")
@@ -260,7 +293,8 @@ mod tests {
     #[test]
     fn a_paused_gate_holds_clients_until_resumed() {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let node = Node::open(dir.path(), DatabaseOptions::default()).expect("opens");
+        let node = Node::open(dir.path(), DatabaseOptions::default(), CrashMode::PowerLoss)
+            .expect("opens");
         let (generation, _session) = node.connect(0).expect("up");
         node.set_paused(true);
         std::thread::scope(|scope| {
