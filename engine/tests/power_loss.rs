@@ -97,3 +97,30 @@ fn a_process_crash_keeps_what_the_os_was_handed() {
         "acknowledged NoSync writes survive a process crash"
     );
 }
+
+/// The slow-disk fault: with a sync delay every synced write takes at least
+/// that long, and after it is lifted writes are fast again; nothing is lost.
+#[test]
+fn an_injected_sync_delay_slows_every_synced_write() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path(), options()).expect("open");
+    store.set_sync_delay(Duration::from_millis(20));
+    let started = Instant::now();
+    for i in 0..5u32 {
+        let key = format!("slow{i}");
+        store
+            .write_with(batch(key.as_bytes(), b"v"), Durability::Sync)
+            .expect("synced write");
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(100),
+        "five synced writes on a disk slowed by 20 ms took {:?}",
+        started.elapsed()
+    );
+    store.set_sync_delay(Duration::ZERO);
+    store.put(b"fast", b"v").expect("put");
+    store.close().expect("close");
+    let store = Store::open(dir.path(), options()).expect("reopen");
+    assert_eq!(store.scan(..).count(), 6);
+}

@@ -78,7 +78,7 @@ struct RunArgs {
     /// How long each fault lasts (default: a twentieth of --time, at most 1 s).
     #[arg(long, value_parser = parse_duration)]
     fault_duration: Option<Duration>,
-    /// Delay per COMMIT while the slow-disk fault is active.
+    /// How much longer every log fsync takes while the slow-disk fault is active.
     #[arg(long, default_value = "20ms", value_parser = parse_duration)]
     commit_delay: Duration,
     /// Acknowledge commits before they are fsynced (faster; a crash is then a process crash).

@@ -9,9 +9,10 @@
 //! | READ UNCOMMITTED | no dirty writes | G0 | G1a, G1b, G1c and their consequences |
 //!
 //! At REPEATABLE READ and SERIALIZABLE the bank's audits must all see the opening total. Each
-//! run lasts 0.6 s with 4 clients; the nemesis crashes the database first, then pauses it,
-//! then slows its commits, in turn. Any error a correct database would not return (a missing
-//! row, an unexpected SQLSTATE) fails the test too.
+//! run lasts 0.6 s with 4 clients and synced commits; the nemesis crashes the database first
+//! (a power loss: the log is cut back to its last fsync), then pauses it, then slows its disk,
+//! in turn. Any error a correct database would not return (a missing row, an unexpected
+//! SQLSTATE) fails the test too.
 
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ use jepsen_lite::run::{CrashMode, Isolation, RunConfig, RunResult, invariant_req
 fn run_once(workload: WorkloadKind, isolation: Isolation) -> RunResult {
     let mut config = RunConfig::new(workload, isolation, Duration::from_millis(600));
     config.keys = 12;
-    config.sync_commits = false;
+    config.sync_commits = true;
     config.seed = 7;
     config.nemesis = NemesisPlan {
         faults: vec![Fault::Crash, Fault::Pause, Fault::SlowDisk],

@@ -156,6 +156,7 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
         super_version: RwLock::new(Arc::new(super_version)),
         snapshots: Arc::new(SnapshotList::default()),
         wal: Mutex::new(wal),
+        sync_delay_micros: AtomicU64::new(0),
         writes: WriteQueue::default(),
         options,
         _lock: lock,

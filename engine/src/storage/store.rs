@@ -154,6 +154,9 @@ pub(crate) struct StoreInner {
     pub super_version: RwLock<Arc<SuperVersion>>,
     pub snapshots: Arc<SnapshotList>,
     pub wal: Mutex<LogWriter>,
+    /// Fault injection: extra microseconds every log fsync takes, as on a
+    /// slow disk (see [`Store::set_sync_delay`]). Zero in normal use.
+    pub sync_delay_micros: AtomicU64,
     pub writes: WriteQueue,
     pub _lock: DirLock,
 }
@@ -396,6 +399,16 @@ impl Store {
     /// Stops background work, syncs the log and releases the directory.
     pub fn close(mut self) -> Result<()> {
         self.shutdown()
+    }
+
+    /// Fault injection: from now on every fsync of the log takes `delay`
+    /// longer, as on a slow disk (the log stays locked meanwhile, so writers
+    /// queue up and group commit gathers them). `Duration::ZERO` ends it.
+    pub fn set_sync_delay(&self, delay: std::time::Duration) {
+        let micros = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
+        self.inner
+            .sync_delay_micros
+            .store(micros, Ordering::Relaxed);
     }
 
     /// Simulates a crash at this instant, for fault-injection tests

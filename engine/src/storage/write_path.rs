@@ -224,9 +224,14 @@ fn commit_group(inner: &StoreInner, group: &[Arc<PendingWrite>]) -> Result<Vec<S
     let mem = Arc::clone(&inner.state.lock().mem);
     {
         let mut wal = inner.wal.lock();
-        let logged = wal
-            .add_record(combined.encode(first_seq))
-            .and_then(|_| if sync { wal.sync() } else { wal.flush() });
+        let logged = wal.add_record(combined.encode(first_seq)).and_then(|_| {
+            if sync {
+                slow_disk(inner);
+                wal.sync()
+            } else {
+                wal.flush()
+            }
+        });
         if let Err(e) = logged {
             poison(inner, &e);
             return Err(e);
@@ -245,6 +250,14 @@ fn poison(inner: &StoreInner, error: &Error) {
         .bg_error
         .get_or_insert_with(|| format!("write-ahead log failed: {error}"));
     inner.work.notify_all();
+}
+
+/// The injected fsync delay of [`crate::storage::Store::set_sync_delay`], if any.
+fn slow_disk(inner: &StoreInner) {
+    let micros = inner.sync_delay_micros.load(Ordering::Relaxed);
+    if micros > 0 {
+        std::thread::sleep(Duration::from_micros(micros));
+    }
 }
 
 /// Stalls or freezes the memtable so the next group fits the budgets.

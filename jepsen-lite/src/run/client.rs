@@ -2,7 +2,7 @@
 //! recording what it learnt of each.
 //!
 //! ```text
-//! invoke ─▶ BEGIN ─▶ gate, statement ─▶ gate, statement … ─▶ gate, [slow disk] COMMIT
+//! invoke ─▶ BEGIN ─▶ gate, statement ─▶ gate, statement … ─▶ gate, COMMIT
 //!    │         any statement error, or a crash noticed at a gate ─────────────▶ fail
 //!    │         COMMIT ok, node still the same generation ─────────────────────▶ ok
 //!    │         COMMIT ok or failed while the node crashed ────────────────────▶ info
@@ -178,10 +178,6 @@ fn attempt(
     if node.gate(generation).is_err() {
         drop(tx);
         return (EventType::Fail, completed);
-    }
-    let delay = node.commit_delay();
-    if !delay.is_zero() {
-        std::thread::sleep(delay);
     }
     let committed = tx.commit();
     let live = node.is_live(generation);

@@ -10,7 +10,7 @@
 //! | --- | --- | --- |
 //! | `crash` | every session and open transaction is abandoned, the last `Database` handle dropped, the directory reopened after `fault_duration` | from abandoning to reopened |
 //! | `pause` | a gate in front of every statement closes: clients stall mid-transaction, holding their locks | `fault_duration` |
-//! | `slow-disk` | every COMMIT first waits `commit_delay` (client side, while holding locks): isodb has no I/O injection seam, so this stands in for a slow fsync | `fault_duration` |
+//! | `slow-disk` | every fsync of the log takes `commit_delay` longer (`Store::set_sync_delay`): synced commits queue behind the disk, holding their locks | `fault_duration` |
 //!
 //! No fault starts unless it can end before the deadline (a crash may overrun by the time the
 //! clients take to give back their sessions and the directory takes to reopen).

@@ -12,7 +12,7 @@
 //!   crash:  take the Database, cut its power, g += 1 ─▶ cancel lock waits until every holder of the old
 //!           generation has disconnected ─▶ drop the last handle ─▶ reopen the directory
 //!   pause:  close the gate (clients stall between statements, holding their locks)
-//!   slow disk: every COMMIT waits `commit_delay` first (see [`Node::commit_delay`])
+//!   slow disk: every log fsync takes `commit_delay` longer (see [`Node::set_commit_delay`])
 //! ```
 //!
 //! **How faithful is the crash?** At the crash instant the nemesis crashes the store
@@ -185,15 +185,21 @@ impl Node {
         self.lock().generation == generation
     }
 
-    /// The delay every COMMIT waits first while the slow-disk fault is active.
+    /// The extra time every log fsync takes while the slow-disk fault is active.
     pub fn commit_delay(&self) -> Duration {
         Duration::from_micros(self.commit_delay_micros.load(Ordering::Relaxed))
     }
 
-    /// Starts (`Some`) or ends (`None`) the slow-disk fault.
+    /// Starts (`Some`) or ends (`None`) the slow-disk fault: every fsync of the store's log
+    /// takes `delay` longer (`Store::set_sync_delay`), so synced commits wait for the disk and
+    /// queue up behind it, holding their locks. Commits that are not synced (`--no-sync`) do not
+    /// wait for the disk and are not slowed.
     pub fn set_commit_delay(&self, delay: Option<Duration>) {
         let micros = delay.map_or(0, |d| d.as_micros() as u64);
         self.commit_delay_micros.store(micros, Ordering::Relaxed);
+        if let Some(db) = self.lock().db.as_ref() {
+            db.engine().store().set_sync_delay(self.commit_delay());
+        }
     }
 
     /// Closes (`true`) or opens the gate.
@@ -231,6 +237,10 @@ impl Node {
         drop(db);
         std::thread::sleep(downtime);
         let reopened = Database::open_with(&self.dir, self.options.clone())?;
+        reopened
+            .engine()
+            .store()
+            .set_sync_delay(self.commit_delay());
         self.lock().db = Some(reopened);
         self.changed.notify_all();
         Ok(())
