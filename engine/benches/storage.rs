@@ -155,15 +155,7 @@ fn run() -> BenchResult<()> {
     }
 
     print!("{}", report.table());
-    let json_path = out_dir.join("storage.json");
-    std::fs::write(
-        &json_path,
-        serde_json::to_string_pretty(&report.json())? + "\n",
-    )?;
-    let svg_path = out_dir.join("storage.svg");
-    std::fs::write(&svg_path, report.chart().svg())?;
-    println!("\nwrote {} and {}", json_path.display(), svg_path.display());
-    Ok(())
+    common::run::write_outputs(&out_dir, "storage", &report.json(), &report.chart().svg())
 }
 
 /// Runs the selected workloads on one system, each group in a fresh directory.

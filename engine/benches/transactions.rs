@@ -134,15 +134,12 @@ fn run() -> BenchResult<()> {
     }
 
     print!("{}", report.table());
-    let json_path = out_dir.join("transactions.json");
-    std::fs::write(
-        &json_path,
-        serde_json::to_string_pretty(&report.json())? + "\n",
-    )?;
-    let svg_path = out_dir.join("transactions.svg");
-    std::fs::write(&svg_path, report.chart().svg())?;
-    println!("\nwrote {} and {}", json_path.display(), svg_path.display());
-    Ok(())
+    common::run::write_outputs(
+        &out_dir,
+        "transactions",
+        &report.json(),
+        &report.chart().svg(),
+    )
 }
 
 /// Runs one cell on one system in the fresh directory `dir`.

@@ -161,15 +161,7 @@ fn run() -> BenchResult<()> {
     }
 
     print!("{}", report.table());
-    let json_path = out_dir.join("sql.json");
-    std::fs::write(
-        &json_path,
-        serde_json::to_string_pretty(&report.json())? + "\n",
-    )?;
-    let svg_path = out_dir.join("sql.svg");
-    std::fs::write(&svg_path, report.chart().svg())?;
-    println!("\nwrote {} and {}", json_path.display(), svg_path.display());
-    Ok(())
+    common::run::write_outputs(&out_dir, "sql", &report.json(), &report.chart().svg())
 }
 
 /// Loads the table (timed as `insert`), then runs the other selected

@@ -68,6 +68,22 @@ impl RunConfig {
     }
 }
 
+/// Writes a suite's results as `<out_dir>/<stem>.json` (pretty, one object
+/// per workload and system) and `<out_dir>/<stem>.svg`, and says where.
+pub fn write_outputs(
+    out_dir: &Path,
+    stem: &str,
+    json: &serde_json::Value,
+    svg: &str,
+) -> BenchResult<()> {
+    let json_path = out_dir.join(format!("{stem}.json"));
+    std::fs::write(&json_path, serde_json::to_string_pretty(json)? + "\n")?;
+    let svg_path = out_dir.join(format!("{stem}.svg"));
+    std::fs::write(&svg_path, svg)?;
+    println!("\nwrote {} and {}", json_path.display(), svg_path.display());
+    Ok(())
+}
+
 /// Cargo's target directory: `CARGO_TARGET_DIR` when absolute, else the
 /// ancestor of this executable that holds Cargo's `CACHEDIR.TAG`, else
 /// `<workspace>/target`.
