@@ -287,15 +287,11 @@ impl<'g> CycleFinder<'g> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::{EdgeSink, GraphBuilder};
+    use crate::graph::GraphBuilder;
     use crate::scc::strongly_connected;
 
     fn graph(n: usize, edges: &[(u32, u32, EdgeKinds)]) -> DependencyGraph {
-        let mut b = GraphBuilder::new(n);
-        for &(f, t, k) in edges {
-            b.edge(f, t, k, &String::new);
-        }
-        b.finish()
+        GraphBuilder::from_edges(n, edges)
     }
 
     #[test]

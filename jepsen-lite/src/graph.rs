@@ -97,6 +97,16 @@ impl GraphBuilder {
         }
     }
 
+    /// A graph of `n` nodes with exactly these edges (for tests).
+    #[cfg(test)]
+    pub fn from_edges(n: usize, edges: &[(u32, u32, EdgeKinds)]) -> DependencyGraph {
+        let mut b = GraphBuilder::new(n);
+        for &(from, to, kinds) in edges {
+            b.edge(from, to, kinds, &String::new);
+        }
+        b.finish()
+    }
+
     /// Freezes the edges into a [`DependencyGraph`], merging duplicate pairs.
     pub fn finish(self) -> DependencyGraph {
         let n = self.node_count;

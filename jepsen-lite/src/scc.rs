@@ -111,14 +111,10 @@ pub fn strongly_connected(graph: &DependencyGraph, allowed: EdgeKinds) -> Compon
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::{EdgeSink, GraphBuilder};
+    use crate::graph::GraphBuilder;
 
     fn graph(n: usize, edges: &[(u32, u32, EdgeKinds)]) -> DependencyGraph {
-        let mut b = GraphBuilder::new(n);
-        for &(f, t, k) in edges {
-            b.edge(f, t, k, &String::new);
-        }
-        b.finish()
+        GraphBuilder::from_edges(n, edges)
     }
 
     #[test]
