@@ -339,7 +339,8 @@ impl Shell {
         }
     }
 
-    /// "t1 (row lock on accounts (id=1))".
+    /// "t1 (row lock on accounts (id=1))", or "t1 (lock on accounts (whole
+    /// table))" behind a transaction that escalated to a table lock.
     pub fn describe_wait(&self, wait: &LockWait) -> String {
         let names: Vec<String> = wait.blockers.iter().map(|&t| self.session_of(t)).collect();
         let whom = if names.is_empty() {
@@ -347,8 +348,13 @@ impl Shell {
         } else {
             names.join(", ")
         };
+        let kind = if isodb::introspect::locked_keyspace(&wait.key).is_some() {
+            "lock"
+        } else {
+            "row lock"
+        };
         format!(
-            "{whom} (row lock on {})",
+            "{whom} ({kind} on {})",
             views::describe_key(&self.db, &wait.key)
         )
     }

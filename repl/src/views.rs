@@ -33,6 +33,20 @@ fn quote(value: &Value) -> String {
 /// A readable name for an engine key: `accounts (id=1)`, `index
 /// accounts_owner ('ann', 1)`, `catalog`, or hex.
 pub fn describe_key(db: &Database, key: &[u8]) -> String {
+    if let Some(keyspace) = isodb::introspect::locked_keyspace(key) {
+        let tables = db.tables().unwrap_or_default();
+        if let Some(table) = tables.iter().find(|t| t.keyspace == keyspace) {
+            return format!("{} (whole table)", table.name);
+        }
+        let index = tables
+            .iter()
+            .flat_map(|t| &t.indexes)
+            .find(|i| i.keyspace == keyspace);
+        return match index {
+            Some(index) => format!("index {} (whole index)", index.name),
+            None => format!("keyspace {keyspace} (whole keyspace)"),
+        };
+    }
     let hex = || key.iter().map(|b| format!("{b:02x}")).collect::<String>();
     let (Some(prefix), Some(rest)) = (key.get(..4), key.get(4..)) else {
         return hex();

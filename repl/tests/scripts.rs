@@ -221,6 +221,50 @@ rollback;
 select balance from accounts;
 ";
 
+/// A transaction that inserts thousands of rows escalates to a lock on the
+/// whole table: `\locks` names it, and a second writer waits for it.
+#[test]
+fn a_big_insert_holds_a_table_lock_that_the_shell_names() {
+    let values: Vec<String> = (1..=5000).map(|n| format!("({n})")).collect();
+    let script = format!(
+        "create table big (id int primary key);
+\\session t1
+begin;
+insert into big values {};
+\\locks
+\\session t2
+insert into big values (0);
+\\session t1
+commit;
+\\session t2
+select count(*) from big;
+",
+        values.join(", ")
+    );
+    let assert = isodb().arg("--temp").write_stdin(script).assert().success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        predicate::str::is_match(
+            r"(?m)^ big \(whole table\) +\| t1 \(txn \d+\) +\| exclusive +\| holds *$"
+        )
+        .expect("regex")
+        .eval(&stdout),
+        "\\locks shows the table lock: {stdout}"
+    );
+    assert!(
+        !stdout.contains("big (id="),
+        "the row locks went when the table lock came: {stdout}"
+    );
+    assert!(
+        stdout.contains("t2: waiting for t1 (lock on big (whole table))"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with(" count\n-------\n  5001\n(1 row)\n"),
+        "{stdout}"
+    );
+}
+
 /// The first capture of `pattern` on each matching line of `text`.
 fn regex_lines(text: &str, pattern: &str) -> Vec<String> {
     let pattern = predicates::str::is_match(pattern).expect("regex");

@@ -18,11 +18,19 @@
 //!
 //! The `keyspace` numbers let a tool name the table behind a locked engine
 //! key (an engine key is its keyspace number, 4 bytes big-endian, followed
-//! by the encoded primary key).
+//! by the encoded primary key). A lock on a whole table or index (a
+//! transaction that escalated its row locks, or one waiting for it) has a
+//! key of its own; [`locked_keyspace`] tells which keyspace it locks.
 
 use std::ops::Bound;
 
-use isodb_engine::txn::{IsolationLevel, TransactionOptions};
+use isodb_engine::txn::{IsolationLevel, Keyspace, TransactionOptions};
+
+/// The keyspace number a lock on a whole keyspace locks, when `lock_key`
+/// is such a lock's key (and not a row's).
+pub fn locked_keyspace(lock_key: &[u8]) -> Option<u32> {
+    Keyspace::locked_by(lock_key).map(Keyspace::id)
+}
 
 use crate::catalog::TableDef;
 use crate::catalog::codec::decode_table;

@@ -26,7 +26,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use isodb_engine::txn::Transaction as EngineTransaction;
+use isodb_engine::storage::SeqNo;
+use isodb_engine::txn::{IsolationLevel, Transaction as EngineTransaction, TxnId};
 use sqlparser::ast;
 
 use crate::catalog::TableDef;
@@ -97,6 +98,10 @@ struct CachedPlan {
     /// Each table the plan read: its name and its definition as stored.
     tables: Vec<(String, Vec<u8>)>,
     param_count: usize,
+    /// The transaction and snapshot whose view of the catalog last matched
+    /// `tables`: until one of them changes (or the transaction writes the
+    /// catalog itself), the catalog it sees cannot have changed either.
+    validated: Option<(TxnId, SeqNo)>,
 }
 
 #[derive(Debug)]
@@ -154,8 +159,17 @@ impl Prepared {
         txn: &mut EngineTransaction,
         catalog: Catalog,
     ) -> Result<(Arc<Plan>, usize)> {
+        // A view of the catalog that stays put while the transaction and
+        // its snapshot do: not at READ UNCOMMITTED (it would see others'
+        // uncommitted DDL), nor after the transaction's own catalog writes.
+        let view = (txn.level() != IsolationLevel::ReadUncommitted
+            && !txn.has_writes_in(catalog.keyspace()))
+        .then(|| (txn.id(), txn.snapshot_seq()));
         let cached = self.lock().clone();
         if let Some(cached) = cached {
+            if view.is_some() && cached.validated == view {
+                return Ok((cached.plan, cached.param_count));
+            }
             let mut valid = true;
             for (name, stored) in &cached.tables {
                 if catalog.table_bytes(txn, name)?.as_deref() != Some(stored.as_slice()) {
@@ -164,6 +178,9 @@ impl Prepared {
                 }
             }
             if valid {
+                if let Some(current) = self.lock().as_mut() {
+                    current.validated = view;
+                }
                 return Ok((cached.plan, cached.param_count));
             }
         }
@@ -177,6 +194,7 @@ impl Prepared {
             plan: Arc::clone(&plan),
             tables,
             param_count,
+            validated: view,
         });
         Ok((plan, param_count))
     }

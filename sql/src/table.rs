@@ -139,7 +139,9 @@ pub fn insert_row(
     let pk = primary_key_values(table, row, row_id);
     let key = encode_key(&pk);
     let keyspace = table_keyspace(table);
-    if !table.has_row_id() && txn.get_for_update(keyspace, &key)?.is_some() {
+    if table.has_row_id() {
+        txn.put(keyspace, &key, &bytes)?;
+    } else if !txn.insert(keyspace, &key, &bytes)? {
         return Err(Error::UniqueViolation {
             constraint: table.primary_key_name(),
             detail: key_detail(table, &table.primary_key, row),
@@ -148,7 +150,6 @@ pub fn insert_row(
     for index in &table.indexes {
         insert_index_entry(txn, table, index, row, &pk)?;
     }
-    txn.put(keyspace, &key, &bytes)?;
     Ok(())
 }
 
@@ -162,13 +163,14 @@ fn insert_index_entry(
 ) -> Result<()> {
     let (entry_key, entry_value) = index_entry(index, row, pk);
     let index_space = index_keyspace(index);
-    if !entry_value.is_empty() && txn.get_for_update(index_space, &entry_key)?.is_some() {
+    if entry_value.is_empty() {
+        txn.put(index_space, &entry_key, &entry_value)?;
+    } else if !txn.insert(index_space, &entry_key, &entry_value)? {
         return Err(Error::UniqueViolation {
             constraint: index.name.clone(),
             detail: key_detail(table, &index.columns, row),
         });
     }
-    txn.put(index_space, &entry_key, &entry_value)?;
     Ok(())
 }
 

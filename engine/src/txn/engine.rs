@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -80,7 +80,9 @@ pub(crate) struct ActiveTxn {
     pub level: IsolationLevel,
     pub snapshot: SeqNo,
     pub read_only: bool,
-    pub writes: usize,
+    /// Rows written so far, counted by the transaction without taking the
+    /// engine's `active` mutex.
+    pub writes: Arc<AtomicUsize>,
     pub started: Instant,
 }
 
@@ -88,7 +90,7 @@ pub(crate) struct EngineInner {
     pub store: Store,
     pub locks: LockManager,
     pub ssi: SsiTracker,
-    pub intents: IntentTable,
+    pub intents: Arc<IntentTable>,
     pub options: EngineOptions,
     next_txn: AtomicU64,
     pub active: Mutex<HashMap<TxnId, ActiveTxn>>,
@@ -128,11 +130,12 @@ impl Engine {
     /// on disk take their row locks again and wait for a decision.
     pub fn open(dir: impl AsRef<Path>, options: EngineOptions) -> Result<Engine> {
         let store = Store::open(dir.as_ref(), options.store.clone())?;
+        let intents = Arc::new(IntentTable::default());
         let inner = EngineInner {
             store,
             locks: LockManager::new(),
-            ssi: SsiTracker::new(),
-            intents: IntentTable::default(),
+            ssi: SsiTracker::new(Arc::clone(&intents)),
+            intents,
             options,
             next_txn: AtomicU64::new(1),
             active: Mutex::new(HashMap::new()),
@@ -217,9 +220,10 @@ impl Engine {
         match self.inner.store.write_with(batch, Durability::Sync) {
             Ok(seq) => {
                 if prepared.tracked {
-                    self.inner.ssi.committed(id, seq);
+                    self.inner.ssi.committed(id, seq, prepared.writes.keys());
                 }
-                self.inner.finish(id, prepared.writes.keys());
+                self.inner.remove_intents(id, prepared.writes.keys());
+                self.inner.finish(id);
                 Ok(seq)
             }
             Err(e) => {
@@ -242,7 +246,8 @@ impl Engine {
         if prepared.tracked {
             self.inner.ssi.aborted(id);
         }
-        self.inner.finish(id, prepared.writes.keys());
+        self.inner.remove_intents(id, prepared.writes.keys());
+        self.inner.finish(id);
         Ok(())
     }
 
@@ -266,7 +271,7 @@ impl Engine {
                 level: t.level,
                 snapshot: t.snapshot,
                 read_only: t.read_only,
-                writes: t.writes,
+                writes: t.writes.load(Ordering::Relaxed),
                 age: t.started.elapsed(),
             })
             .collect();
@@ -274,9 +279,19 @@ impl Engine {
         list
     }
 
-    /// Row locks held and awaited.
+    /// Row locks held and awaited, and the locks on whole keyspaces that
+    /// matter to someone: an escalated (Exclusive) one, or one somebody
+    /// waits for. The Shared intention lock every row locker takes on its
+    /// keyspace is left out otherwise (see [`crate::txn::escalation`]);
+    /// [`Keyspace::locked_by`] tells a keyspace lock's key from a row's.
     pub fn locks(&self) -> Vec<LockInfo> {
-        self.inner.locks.snapshot()
+        let mut locks = self.inner.locks.snapshot();
+        locks.retain(|lock| {
+            Keyspace::locked_by(&lock.key).is_none()
+                || !lock.waiters.is_empty()
+                || lock.holders.iter().any(|h| h.mode == LockMode::Exclusive)
+        });
+        locks
     }
 
     /// Whom transaction `id` waits for right now.
@@ -297,11 +312,17 @@ pub(crate) fn prepared_key(id: TxnId) -> Vec<u8> {
 }
 
 impl EngineInner {
-    /// Releases what a finished transaction held: its intents and locks.
-    pub fn finish<'a>(&self, id: TxnId, written: impl Iterator<Item = &'a Vec<u8>>) {
+    /// Withdraws the per-key intents of a finished transaction on `written`.
+    pub fn remove_intents<'a>(&self, id: TxnId, written: impl Iterator<Item = &'a Vec<u8>>) {
         for key in written {
             self.intents.remove(key, id);
         }
+    }
+
+    /// Releases the rest of what a finished transaction held: its bulk
+    /// intents (after the per-key ones are gone) and every lock.
+    pub fn finish(&self, id: TxnId) {
+        self.intents.remove_bulk(id);
         self.locks.release_all(id);
     }
 
@@ -358,6 +379,12 @@ impl EngineInner {
                 ));
             };
             for (key, value) in &writes {
+                // The keyspace's intention lock first, as every row lock
+                // has one: no one may escalate over a prepared row.
+                if let Some(ks) = Keyspace::of(key) {
+                    self.locks
+                        .acquire(id, &ks.lock_key(), LockMode::Shared, WaitPolicy::NoWait)?;
+                }
                 self.locks
                     .acquire(id, key, LockMode::Exclusive, WaitPolicy::NoWait)?;
                 self.intents.put(key.clone(), id, value.clone());

@@ -4,12 +4,37 @@
 //! Only the holder of a row's exclusive lock writes that row, so each key has
 //! at most one intent. A transaction's intents are published as it writes and
 //! removed when it commits (after its writes are in the store) or rolls back.
+//!
+//! The SSI tracker looks here too: the intent on a key names its uncommitted
+//! writer, so a serializable read finds the writers it conflicts with
+//! without a second per-key index of writes.
+//!
+//! Two kinds of entries answer every lookup:
+//!
+//! ```text
+//!   per key   x/1 -> (T7, "a")   x/2 -> (T7, delete)   y/9 -> (T8, "b")
+//!   in bulk   T9 -> its whole write set (shared, read under its lock)
+//! ```
+//!
+//! A transaction that escalated a keyspace (see [`crate::txn::escalation`])
+//! stops publishing its writes there one by one; it registers its write set
+//! in bulk instead, before it drops the per-key intents it had published in
+//! that keyspace, so no write is ever missing from the table. Lookups check
+//! the per-key map, then each bulk writer's set (there are rarely more than
+//! one or two).
 
+use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use crossbeam_skiplist::SkipMap;
+use parking_lot::RwLock;
 
 use crate::txn::lock::TxnId;
+
+/// A transaction's write set, shared with the intent table once it writes
+/// in bulk: stored key → new value (`None` = delete).
+pub type SharedWrites = Arc<RwLock<BTreeMap<Vec<u8>, Option<Vec<u8>>>>>;
 
 /// An uncommitted write: its transaction and the new value (`None` = delete).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,12 +46,28 @@ pub struct Intent {
 }
 
 /// Uncommitted writes by stored key.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct IntentTable {
     map: SkipMap<Vec<u8>, Intent>,
+    bulk: RwLock<Vec<(TxnId, SharedWrites)>>,
 }
 
 impl IntentTable {
+    /// Publishes every write of `txn`, present and future, through its
+    /// shared write set (once per transaction).
+    pub fn publish_bulk(&self, txn: TxnId, writes: &SharedWrites) {
+        let mut bulk = self.bulk.write();
+        if !bulk.iter().any(|(t, _)| *t == txn) {
+            bulk.push((txn, Arc::clone(writes)));
+        }
+    }
+
+    /// Withdraws `txn`'s bulk entry, if it has one.
+    pub fn remove_bulk(&self, txn: TxnId) {
+        let mut bulk = self.bulk.write();
+        bulk.retain(|(t, _)| *t != txn);
+    }
+
     /// Publishes `txn`'s uncommitted write of `key`.
     pub fn put(&self, key: Vec<u8>, txn: TxnId, value: Option<Vec<u8>>) {
         self.map.insert(key, Intent { txn, value });
@@ -34,7 +75,54 @@ impl IntentTable {
 
     /// The uncommitted write of `key`, if any.
     pub fn get(&self, key: &[u8]) -> Option<Intent> {
-        self.map.get(key).map(|e| e.value().clone())
+        if let Some(entry) = self.map.get(key) {
+            return Some(entry.value().clone());
+        }
+        self.bulk.read().iter().find_map(|(txn, writes)| {
+            writes.read().get(key).map(|value| Intent {
+                txn: *txn,
+                value: value.clone(),
+            })
+        })
+    }
+
+    /// The transaction with an uncommitted write of `key`, if any.
+    pub fn writer_of(&self, key: &[u8]) -> Option<TxnId> {
+        if let Some(entry) = self.map.get(key) {
+            return Some(entry.value().txn);
+        }
+        self.bulk
+            .read()
+            .iter()
+            .find(|(_, writes)| writes.read().contains_key(key))
+            .map(|(txn, _)| *txn)
+    }
+
+    /// The transactions with uncommitted writes within the bounds, each
+    /// once. Costs one step per intent in the range.
+    pub fn writers_in(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> Vec<TxnId> {
+        let mut writers: Vec<TxnId> = Vec::new();
+        for entry in self.map.range::<[u8], _>((lower, upper)) {
+            let txn = entry.value().txn;
+            if writers.last() != Some(&txn) && !writers.contains(&txn) {
+                writers.push(txn);
+            }
+        }
+        if crate::txn::ssi::is_empty_range((lower, upper)) {
+            return writers;
+        }
+        for (txn, writes) in self.bulk.read().iter() {
+            if !writers.contains(txn)
+                && writes
+                    .read()
+                    .range::<[u8], _>((lower, upper))
+                    .next()
+                    .is_some()
+            {
+                writers.push(*txn);
+            }
+        }
+        writers
     }
 
     /// Uncommitted writes of other transactions than `me` within the bounds.
@@ -44,13 +132,28 @@ impl IntentTable {
         lower: Bound<&[u8]>,
         upper: Bound<&[u8]>,
     ) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
-        let lower = lower.map(<[u8]>::to_vec);
-        let upper = upper.map(<[u8]>::to_vec);
-        self.map
-            .range((lower, upper))
+        let mut found: Vec<(Vec<u8>, Option<Vec<u8>>)> = self
+            .map
+            .range::<[u8], _>((lower, upper))
             .filter(|e| e.value().txn != me)
             .map(|e| (e.key().clone(), e.value().value.clone()))
-            .collect()
+            .collect();
+        let bulk = self.bulk.read();
+        let others: Vec<&SharedWrites> = bulk
+            .iter()
+            .filter(|(txn, _)| *txn != me)
+            .map(|(_, writes)| writes)
+            .collect();
+        if others.is_empty() || crate::txn::ssi::is_empty_range((lower, upper)) {
+            return found;
+        }
+        let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = found.drain(..).collect();
+        for writes in others {
+            for (key, value) in writes.read().range::<[u8], _>((lower, upper)) {
+                merged.insert(key.clone(), value.clone());
+            }
+        }
+        merged.into_iter().collect()
     }
 
     /// Removes `txn`'s intent on `key` (another transaction's is left alone).
@@ -62,13 +165,13 @@ impl IntentTable {
         }
     }
 
-    /// Number of open intents.
+    /// Number of open per-key intents (bulk writers not counted).
     pub fn len(&self) -> usize {
         self.map.len()
     }
 
     /// True when no transaction has an uncommitted write.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.map.is_empty() && self.bulk.read().iter().all(|(_, w)| w.read().is_empty())
     }
 }

@@ -4,7 +4,8 @@
 //! A key `k` in keyspace `n` is stored as `n as u32 big-endian ++ k`, so a
 //! keyspace is one contiguous range and its keys keep their order. Ids below
 //! [`FIRST_USER_KEYSPACE`] are reserved: 0 names keyspaces, 1 holds prepared
-//! two-phase-commit transactions.
+//! two-phase-commit transactions, 2 names the lock keys of whole keyspaces
+//! (see [`Keyspace::lock_key`]; nothing is ever stored there).
 
 use std::ops::Bound;
 
@@ -12,6 +13,8 @@ use std::ops::Bound;
 pub(crate) const CATALOG_KEYSPACE: u32 = 0;
 /// Keyspace of durable prepared-transaction records.
 pub(crate) const PREPARED_KEYSPACE: u32 = 1;
+/// Keyspace of the lock keys of whole keyspaces (never stored).
+pub(crate) const KEYSPACE_LOCK_KEYSPACE: u32 = 2;
 /// The first id available to callers.
 pub const FIRST_USER_KEYSPACE: u32 = 16;
 
@@ -38,6 +41,30 @@ impl Keyspace {
         full.extend_from_slice(&self.id.to_be_bytes());
         full.extend_from_slice(key);
         full
+    }
+
+    /// The keyspace a stored key belongs to (`None` for a key shorter than
+    /// a prefix).
+    pub fn of(full: &[u8]) -> Option<Keyspace> {
+        let prefix = full.get(..4)?;
+        let mut id = [0u8; 4];
+        id.copy_from_slice(prefix);
+        Some(Keyspace::new(u32::from_be_bytes(id)))
+    }
+
+    /// The key the lock manager locks to lock the whole keyspace: every
+    /// row lock of a transaction in this keyspace is preceded by a Shared
+    /// lock on it, and a transaction that escalates holds it Exclusive
+    /// (see [`crate::txn::escalation`]).
+    pub fn lock_key(self) -> Vec<u8> {
+        Keyspace::new(KEYSPACE_LOCK_KEYSPACE).key(&self.id.to_be_bytes())
+    }
+
+    /// The keyspace whose lock key `key` is, if it is one.
+    pub fn locked_by(key: &[u8]) -> Option<Keyspace> {
+        let id = Keyspace::new(KEYSPACE_LOCK_KEYSPACE).strip(key)?;
+        let id = <[u8; 4]>::try_from(id).ok()?;
+        Some(Keyspace::new(u32::from_be_bytes(id)))
     }
 
     /// The key without its keyspace prefix, if it belongs to this keyspace.
@@ -92,5 +119,15 @@ mod tests {
         assert!(inside(&ks.key(&[0xff; 8])));
         assert!(!inside(&Keyspace::new(21).key(b"")));
         assert!(!inside(&Keyspace::new(19).key(&[0xff])));
+    }
+
+    #[test]
+    fn a_key_knows_its_keyspace_and_lock_keys_name_theirs() {
+        let ks = Keyspace::new(300);
+        assert_eq!(Keyspace::of(&ks.key(b"row")), Some(ks));
+        assert_eq!(Keyspace::of(&[0, 1]), None);
+        assert_eq!(Keyspace::locked_by(&ks.lock_key()), Some(ks));
+        assert_eq!(Keyspace::locked_by(&ks.key(b"row")), None);
+        assert_ne!(Keyspace::of(&ks.lock_key()), Some(ks));
     }
 }

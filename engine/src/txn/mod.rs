@@ -25,11 +25,15 @@
 //! open transaction can still read, and drops the rest (the low watermark is
 //! the oldest open snapshot).
 //!
-//! Uncommitted writes live in the transaction's private write set and, for
-//! READ UNCOMMITTED readers only, in a shared table of intents. A row has at
-//! most one uncommitted writer at a time: every write takes the row's
-//! exclusive lock from the [`lock::LockManager`] and keeps it until commit
-//! or rollback — the second writer waits (no dirty writes at any level).
+//! Uncommitted writes live in the transaction's write set and in a shared
+//! table of intents ([`intents::IntentTable`]), which READ UNCOMMITTED
+//! readers read and the SSI tracker consults to find uncommitted writers. A
+//! row has at most one uncommitted writer at a time: every write takes the
+//! row's exclusive lock from the [`lock::LockManager`] and keeps it until
+//! commit or rollback — the second writer waits (no dirty writes at any
+//! level). A transaction that locks thousands of rows of one keyspace
+//! escalates to one lock on the keyspace ([`escalation`]), after which its
+//! writes there take no row locks and are published in bulk.
 //!
 //! ## The isolation levels
 //!
@@ -76,6 +80,7 @@
 //! [`Engine::rollback_prepared`] decides it.
 
 pub mod engine;
+pub mod escalation;
 pub mod intents;
 pub mod keyspace;
 pub mod level;

@@ -7,9 +7,9 @@
 //!    dirty writes; a wait that would close a cycle fails with 40P01);
 //! 2. at REPEATABLE READ and SERIALIZABLE, if the row's newest committed
 //!    version is newer than our snapshot, fail with 40001 (first updater wins);
-//! 3. at SERIALIZABLE, tell the SSI tracker (it may find us a dangerous pivot);
-//! 4. keep the new value in the private write set and publish it as an intent
-//!    (visible to READ UNCOMMITTED readers only).
+//! 3. keep the new value in the private write set and publish it as an intent
+//!    (visible to READ UNCOMMITTED readers, and to the SSI tracker);
+//! 4. at SERIALIZABLE, tell the SSI tracker (it may find us a dangerous pivot).
 //!
 //! Commit writes the whole write set as one atomic, synced batch; its
 //! sequence number is the commit timestamp. Then intents and locks go. A
@@ -19,11 +19,14 @@
 use std::collections::BTreeMap;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::storage::key::MAX_SEQ;
 use crate::storage::{SeqNo, Snapshot, ValueKind, WriteBatch};
 use crate::txn::engine::{ActiveTxn, EngineInner, PreparedTxn, TransactionOptions, prepared_key};
+use crate::txn::escalation::KeyspaceLocks;
+use crate::txn::intents::SharedWrites;
 use crate::txn::keyspace::Keyspace;
 use crate::txn::lock::{LockMode, TxnId, WaitPolicy};
 use crate::txn::overlay::OverlayScan;
@@ -50,11 +53,20 @@ pub struct Transaction {
     level: IsolationLevel,
     read_only: bool,
     snapshot: Snapshot,
-    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// The write set: stored key → new value (`None` = delete). Shared
+    /// with the intent table once a keyspace is escalated.
+    writes: SharedWrites,
+    /// Keyspace intention locks and escalations.
+    keyspace_locks: KeyspaceLocks,
+    /// `writes.len()`, shared with the engine's list of open transactions.
+    write_count: Arc<AtomicUsize>,
     status: Status,
     lock_timeout: Option<Duration>,
     undo: UndoLog,
 }
+
+/// A row's newest committed version: commit seq, kind and value.
+type Version = (SeqNo, ValueKind, Vec<u8>);
 
 /// Rows of a transaction's scan: `(key, value)` without the keyspace prefix.
 pub type TxnScan = Box<dyn DoubleEndedIterator<Item = Result<(Vec<u8>, Vec<u8>)>> + Send>;
@@ -76,13 +88,14 @@ impl Transaction {
         } else {
             engine.store.snapshot()
         };
+        let write_count = Arc::new(AtomicUsize::new(0));
         engine.active.lock().insert(
             id,
             ActiveTxn {
                 level: options.level,
                 snapshot: snapshot.seq(),
                 read_only: options.read_only,
-                writes: 0,
+                writes: Arc::clone(&write_count),
                 started: Instant::now(),
             },
         );
@@ -93,7 +106,9 @@ impl Transaction {
             level: options.level,
             read_only: options.read_only,
             snapshot,
-            writes: BTreeMap::new(),
+            writes: SharedWrites::default(),
+            keyspace_locks: KeyspaceLocks::default(),
+            write_count,
             status: Status::Active,
             undo: UndoLog::default(),
         }
@@ -122,6 +137,16 @@ impl Transaction {
     /// The sequence number the current snapshot reads at.
     pub fn snapshot_seq(&self) -> SeqNo {
         self.snapshot.seq()
+    }
+
+    /// True when this transaction has written (or deleted) a key of `ks`.
+    pub fn has_writes_in(&self, ks: Keyspace) -> bool {
+        let (lower, upper) = ks.bounds(Bound::Unbounded, Bound::Unbounded);
+        self.writes
+            .read()
+            .range::<Vec<u8>, _>((lower, upper))
+            .next()
+            .is_some()
     }
 
     /// Changes how long this transaction waits for row locks (`None`: until granted).
@@ -178,15 +203,27 @@ impl Transaction {
         if self.level == IsolationLevel::Serializable {
             self.engine.ssi.aborted(self.id);
         }
-        self.engine.finish(self.id, self.writes.keys());
+        self.finish();
         self.engine.active.lock().remove(&self.id);
+    }
+
+    /// Withdraws the intents (per key outside escalated keyspaces, and the
+    /// bulk entry) and releases every lock.
+    fn finish(&self) {
+        {
+            let writes = self.writes.read();
+            let keyspace_locks = &self.keyspace_locks;
+            self.engine
+                .remove_intents(self.id, writes.keys().filter(|k| !keyspace_locks.covers(k)));
+        }
+        self.engine.finish(self.id);
     }
 
     /// Reads `key` of keyspace `ks`.
     pub fn get(&mut self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.check_active()?;
         let full = ks.key(key);
-        if let Some(own) = self.writes.get(&full) {
+        if let Some(own) = self.writes.read().get(&full) {
             return Ok(own.clone());
         }
         let result = self.read_committed_or_dirty(&full);
@@ -233,6 +270,7 @@ impl Transaction {
         if !is_empty_range(&lower, &upper) {
             for (key, value) in self
                 .writes
+                .read()
                 .range::<Vec<u8>, _>((lower.clone(), upper.clone()))
             {
                 overlay.insert(key.clone(), value.clone());
@@ -259,26 +297,75 @@ impl Transaction {
         if self.read_only {
             return Err(Error::ReadOnlyTransaction("a write".into()));
         }
-        if !self.writes.contains_key(&full) {
+        let first = !self.writes.read().contains_key(&full);
+        if first {
             let locked = self.lock_row(&full, LockMode::Exclusive, self.wait_policy());
             self.guard(locked)?;
-            if self.level == IsolationLevel::Serializable {
-                let tracked = self.engine.ssi.on_write(self.id, &full);
-                self.guard(tracked)?;
-            }
-            if let Some(info) = self.engine.active.lock().get_mut(&self.id) {
-                info.writes += 1;
-            }
         }
-        self.engine
-            .intents
-            .put(full.clone(), self.id, value.clone());
+        self.record_write(full.clone(), value);
+        if first && self.level == IsolationLevel::Serializable {
+            // After the intent is published: see `ssi::conflicts`.
+            let tracked = self.engine.ssi.on_write(self.id, &full);
+            self.guard(tracked)?;
+        }
+        Ok(())
+    }
+
+    /// Publishes the intent (unless the keyspace is escalated: the write set
+    /// is published in bulk then) and keeps the value in the write set. The
+    /// row's exclusive lock, or its keyspace's, is held.
+    fn record_write(&mut self, full: Vec<u8>, value: Option<Vec<u8>>) {
+        if !self.keyspace_locks.covers(&full) {
+            self.engine
+                .intents
+                .put(full.clone(), self.id, value.clone());
+        }
+        let mut writes = self.writes.write();
         if self.undo.is_recording() {
-            let previous = self.writes.get(&full).cloned();
+            let previous = writes.get(&full).cloned();
             self.undo.record(&full, previous);
         }
-        self.writes.insert(full, value);
-        Ok(())
+        writes.insert(full, value);
+        self.write_count.store(writes.len(), Ordering::Relaxed);
+    }
+
+    /// Writes `value` under `key` only if no row is there, as a locking read
+    /// sees it (the newest committed version at READ COMMITTED and READ
+    /// UNCOMMITTED, the snapshot's otherwise, and this transaction's own
+    /// writes): returns `false`, writing nothing, if one is. The row is
+    /// locked exclusively either way. This is the uniqueness check of an
+    /// INSERT; at SERIALIZABLE it leaves no SIREAD when it writes, since
+    /// the write it makes conflicts with any concurrent writer of the key
+    /// already (first updater wins).
+    pub fn insert(&mut self, ks: Keyspace, key: &[u8], value: &[u8]) -> Result<bool> {
+        self.check_active()?;
+        if self.read_only {
+            return Err(Error::ReadOnlyTransaction("a write".into()));
+        }
+        let full = ks.key(key);
+        let own = self.writes.read().get(&full).map(Option::is_some);
+        if let Some(own) = own {
+            if own {
+                return Ok(false);
+            }
+            self.record_write(full, Some(value.to_vec()));
+            return Ok(true);
+        }
+        let found = self.locked_read(&full, LockMode::Exclusive, self.wait_policy());
+        let found = self.guard(found)?;
+        if found.is_some() {
+            if self.level == IsolationLevel::Serializable {
+                let tracked = self.engine.ssi.on_read(self.id, &full);
+                self.guard(tracked)?;
+            }
+            return Ok(false);
+        }
+        self.record_write(full.clone(), Some(value.to_vec()));
+        if self.level == IsolationLevel::Serializable {
+            let tracked = self.engine.ssi.on_write(self.id, &full);
+            self.guard(tracked)?;
+        }
+        Ok(true)
     }
 
     /// Opens a savepoint: a mark in the write set that
@@ -302,21 +389,25 @@ impl Transaction {
                 self.id
             ))
         })?;
+        let mut writes = self.writes.write();
         for (key, previous) in undone {
+            let covered = self.keyspace_locks.covers(&key);
             match previous {
                 None => {
-                    self.writes.remove(&key);
-                    self.engine.intents.remove(&key, self.id);
+                    writes.remove(&key);
+                    if !covered {
+                        self.engine.intents.remove(&key, self.id);
+                    }
                 }
                 Some(value) => {
-                    self.engine.intents.put(key.clone(), self.id, value.clone());
-                    self.writes.insert(key, value);
+                    if !covered {
+                        self.engine.intents.put(key.clone(), self.id, value.clone());
+                    }
+                    writes.insert(key, value);
                 }
             }
         }
-        if let Some(info) = self.engine.active.lock().get_mut(&self.id) {
-            info.writes = self.writes.len();
-        }
+        self.write_count.store(writes.len(), Ordering::Relaxed);
         Ok(())
     }
 
@@ -338,20 +429,99 @@ impl Transaction {
         WaitPolicy::Wait(self.lock_timeout)
     }
 
-    /// Takes a row lock; at REPEATABLE READ and SERIALIZABLE fails with 40001
-    /// if the row changed after our snapshot.
-    fn lock_row(&self, full: &[u8], mode: LockMode, policy: WaitPolicy) -> Result<()> {
-        self.engine.locks.acquire(self.id, full, mode, policy)?;
-        if self.level.first_updater_wins()
-            && let Some((seq, _, _)) = self.engine.store.get_version(full, MAX_SEQ)?
-            && seq > self.snapshot.seq()
+    /// Takes a row lock — after its keyspace's intention lock, and not at
+    /// all in an escalated keyspace (see [`crate::txn::escalation`]); at
+    /// REPEATABLE READ and SERIALIZABLE fails with 40001 if the row changed
+    /// after our snapshot. Returns the row's newest committed version when
+    /// it looked it up (at those levels, unless the row lock was already
+    /// held: it was checked when taken, and nobody can have committed the
+    /// row since).
+    fn lock_row(
+        &mut self,
+        full: &[u8],
+        mode: LockMode,
+        policy: WaitPolicy,
+    ) -> Result<Option<Option<Version>>> {
+        let keyspace = Keyspace::of(full);
+        let covered = match keyspace {
+            Some(ks) => {
+                self.keyspace_locks
+                    .before_row_lock(&self.engine.locks, self.id, ks, policy)?
+            }
+            None => false,
+        };
+        let check = if covered {
+            true
+        } else {
+            let newly = self.engine.locks.acquire(self.id, full, mode, policy)?;
+            if newly
+                && let Some(ks) = keyspace
+                && self
+                    .keyspace_locks
+                    .row_locked(&self.engine.locks, self.id, ks)?
+            {
+                self.escalated(ks);
+            }
+            newly
+        };
+        if !check || !self.level.first_updater_wins() {
+            return Ok(None);
+        }
+        let newest = self.engine.store.get_version(full, MAX_SEQ)?;
+        if let Some((seq, _, _)) = &newest
+            && *seq > self.snapshot.seq()
         {
             return Err(Error::SerializationFailure(format!(
                 "concurrent update: the row was changed by a transaction that committed after transaction {} began",
                 self.id
             )));
         }
-        Ok(())
+        Ok(Some(newest))
+    }
+
+    /// `ks` was just escalated: publish the write set in bulk, then drop
+    /// the per-key intents already published in `ks` (in that order, so a
+    /// reader always finds them).
+    fn escalated(&self, ks: Keyspace) {
+        self.engine.intents.publish_bulk(self.id, &self.writes);
+        let (lower, upper) = ks.bounds(Bound::Unbounded, Bound::Unbounded);
+        for key in self
+            .writes
+            .read()
+            .range::<Vec<u8>, _>((lower, upper))
+            .map(|(k, _)| k)
+        {
+            self.engine.intents.remove(key, self.id);
+        }
+    }
+
+    /// Locks `full` and reads it as a locking read does (see
+    /// [`Transaction::insert`]), without any SIREAD.
+    fn locked_read(
+        &mut self,
+        full: &[u8],
+        mode: LockMode,
+        policy: WaitPolicy,
+    ) -> Result<Option<Vec<u8>>> {
+        let newest = self.lock_row(full, mode, policy)?;
+        if let Some(own) = self.writes.read().get(full) {
+            return Ok(own.clone());
+        }
+        let version = match newest {
+            // At RR/SER the newest version is no newer than the snapshot,
+            // so it is the one the snapshot sees.
+            Some(newest) => newest,
+            None if self.level.snapshot_per_statement() => {
+                self.engine.store.get_version(full, MAX_SEQ)?
+            }
+            None => {
+                return self.engine.store.get_at(full, self.snapshot.seq());
+            }
+        };
+        Ok(match version {
+            Some((_, ValueKind::Put, value)) => Some(value),
+            _ => None,
+        })
     }
 
     /// `SELECT ... FOR UPDATE`: locks the row exclusively, then reads it. At
@@ -375,20 +545,7 @@ impl Transaction {
     ) -> Result<Option<Vec<u8>>> {
         self.check_active()?;
         let full = ks.key(key);
-        let locked = self.lock_row(&full, mode, policy);
-        self.guard(locked)?;
-        if let Some(own) = self.writes.get(&full) {
-            return Ok(own.clone());
-        }
-        let value = if self.level.snapshot_per_statement() {
-            match self.engine.store.get_version(&full, MAX_SEQ) {
-                Ok(Some((_, ValueKind::Put, value))) => Ok(Some(value)),
-                Ok(_) => Ok(None),
-                Err(e) => Err(e),
-            }
-        } else {
-            self.engine.store.get_at(&full, self.snapshot.seq())
-        };
+        let value = self.locked_read(&full, mode, policy);
         let value = value.and_then(|v| {
             if self.level == IsolationLevel::Serializable {
                 self.engine.ssi.on_read(self.id, &full)?;
@@ -404,7 +561,7 @@ impl Transaction {
         self.check_active()?;
         let full = ks.key(key);
         match self.lock_row(&full, mode, WaitPolicy::NoWait) {
-            Ok(()) => Ok(true),
+            Ok(_) => Ok(true),
             Err(Error::LockTimeout(_)) => Ok(false),
             Err(e) => self.guard(Err(e)),
         }
@@ -419,11 +576,13 @@ impl Transaction {
             let checked = self.engine.ssi.prepare_commit(self.id);
             self.guard(checked)?;
         }
-        let seq = if self.writes.is_empty() {
+        let writes = Arc::clone(&self.writes);
+        let writes = writes.read();
+        let seq = if writes.is_empty() {
             self.engine.store.last_seq()
         } else {
             let mut batch = WriteBatch::new();
-            for (key, value) in &self.writes {
+            for (key, value) in writes.iter() {
                 match value {
                     Some(v) => batch.put(key, v),
                     None => batch.delete(key),
@@ -432,15 +591,17 @@ impl Transaction {
             match self.engine.store.write(batch) {
                 Ok(seq) => seq,
                 Err(e) => {
+                    drop(writes);
                     self.abort(e.to_string());
                     return Err(e);
                 }
             }
         };
         if serializable {
-            self.engine.ssi.committed(self.id, seq);
+            self.engine.ssi.committed(self.id, seq, writes.keys());
         }
-        self.engine.finish(self.id, self.writes.keys());
+        drop(writes);
+        self.finish();
         self.engine.active.lock().remove(&self.id);
         self.status = Status::Committed;
         Ok(seq)
@@ -473,7 +634,7 @@ impl Transaction {
         let mut batch = WriteBatch::new();
         batch.put(
             prepared_key(self.id),
-            prepared::encode(self.level, &self.writes),
+            prepared::encode(self.level, &self.writes.read()),
         );
         if let Err(e) = self
             .engine
@@ -487,7 +648,9 @@ impl Transaction {
             self.id,
             PreparedTxn {
                 level: self.level,
-                writes: std::mem::take(&mut self.writes),
+                // A copy: an escalated transaction's intents stay published
+                // through the shared set until commit_prepared/rollback_prepared.
+                writes: self.writes.read().clone(),
                 tracked: serializable,
             },
         );
@@ -522,7 +685,7 @@ impl std::fmt::Debug for Transaction {
             .field("level", &self.level)
             .field("snapshot", &self.snapshot.seq())
             .field("status", &self.status)
-            .field("writes", &self.writes.len())
+            .field("writes", &self.writes.read().len())
             .finish()
     }
 }

@@ -60,6 +60,11 @@ impl Catalog {
         Catalog { keyspace }
     }
 
+    /// The keyspace the catalog's rows live in.
+    pub fn keyspace(&self) -> Keyspace {
+        self.keyspace
+    }
+
     /// The definition of table `name`, if it exists for this transaction.
     pub fn table(&self, txn: &mut Transaction, name: &str) -> Result<Option<TableDef>> {
         match txn.get(self.keyspace, &table_key(name))? {

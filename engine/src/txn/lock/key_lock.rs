@@ -23,6 +23,8 @@
 
 use std::collections::VecDeque;
 
+use smallvec::SmallVec;
+
 use crate::txn::lock::sync::{Arc, Condvar};
 use crate::txn::lock::{LockMode, TxnId};
 
@@ -43,8 +45,10 @@ pub(crate) struct Waiter {
 #[derive(Debug, Default)]
 pub(crate) struct KeyLock {
     /// Current holders in the order they were granted; a transaction appears
-    /// at most once (an upgrade changes its mode in place).
-    holders: Vec<(TxnId, LockMode)>,
+    /// at most once (an upgrade changes its mode in place). Almost every key
+    /// has one or two holders, which live inline: taking a lock allocates
+    /// nothing here.
+    holders: SmallVec<[(TxnId, LockMode); 2]>,
     /// Waiting requests: upgrades first, then ordinary requests in arrival order.
     queue: VecDeque<Waiter>,
 }
@@ -56,6 +60,11 @@ impl KeyLock {
             .iter()
             .find(|(holder, _)| *holder == txn)
             .map(|&(_, mode)| mode)
+    }
+
+    /// True when nobody waits for this key.
+    pub(crate) fn has_no_waiters(&self) -> bool {
+        self.queue.is_empty()
     }
 
     /// True when nobody holds or waits for this key (the entry can be dropped).
@@ -109,7 +118,7 @@ impl KeyLock {
     /// Removes `txn` from the holders; returns whether it was one.
     pub(crate) fn remove_holder(&mut self, txn: TxnId) -> bool {
         let before = self.holders.len();
-        self.holders.retain(|&(holder, _)| holder != txn);
+        self.holders.retain(|entry| entry.0 != txn);
         self.holders.len() != before
     }
 

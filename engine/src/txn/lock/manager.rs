@@ -10,6 +10,7 @@
 //! checks its outcome before every sleep. See the module essay in `mod.rs`.
 
 use foldhash::HashMap;
+use hashbrown::hash_map::EntryRef;
 use std::fmt::Write as _;
 use std::sync::Arc as SharedKey;
 use std::time::{Duration, Instant};
@@ -65,7 +66,9 @@ enum Request {
 #[derive(Debug, Default)]
 struct LockTable {
     /// Keys that someone holds or waits for; unused entries are removed.
-    locks: HashMap<SharedKey<[u8]>, KeyLock>,
+    /// (hashbrown's map for `entry_ref`: one probe per request, and the
+    /// key is copied only when it is new.)
+    locks: hashbrown::HashMap<SharedKey<[u8]>, KeyLock, foldhash::fast::RandomState>,
     /// Keys each transaction holds, so `release_all` is O(locks held).
     held: HashMap<TxnId, Vec<SharedKey<[u8]>>>,
     /// The wait of each transaction that is inside `acquire` and queued (or
@@ -151,6 +154,39 @@ impl LockManager {
         table.cancel(txn, "its transaction released all its locks");
         let keys = table.held.remove(&txn).unwrap_or_default();
         for key in keys {
+            // The common case in one probe: nobody waits, so nothing is
+            // granted and no edge changes; drop the entry if it is unused.
+            if let EntryRef::Occupied(mut entry) = table.locks.entry_ref(&*key) {
+                let lock = entry.get_mut();
+                lock.remove_holder(txn);
+                if lock.has_no_waiters() {
+                    if lock.is_unused() {
+                        entry.remove();
+                    }
+                    continue;
+                }
+            }
+            table.after_queue_change(&key);
+        }
+    }
+
+    /// Releases the locks `txn` holds on the keys `covered` accepts, and
+    /// grants waiters that can now go ahead (lock escalation drops the row
+    /// locks its keyspace lock covers). Costs O(locks held by `txn`).
+    pub fn release_where(&self, txn: TxnId, covered: impl Fn(&[u8]) -> bool) {
+        let mut table = self.table.lock();
+        let Some(held) = table.held.get_mut(&txn) else {
+            return;
+        };
+        let mut released = Vec::new();
+        held.retain(|key| {
+            let drop = covered(key);
+            if drop {
+                released.push(key.clone());
+            }
+            !drop
+        });
+        for key in released {
             if let Some(lock) = table.locks.get_mut(&key) {
                 lock.remove_holder(txn);
             }
@@ -226,11 +262,12 @@ impl LockTable {
                 "transaction {txn} is already waiting for a lock"
             )));
         }
-        let key: SharedKey<[u8]> = match self.locks.get_key_value(key) {
-            Some((existing, _)) => existing.clone(),
-            None => SharedKey::from(key),
+        let entry = match self.locks.entry_ref(key) {
+            EntryRef::Occupied(entry) => entry,
+            EntryRef::Vacant(entry) => entry.insert_entry(KeyLock::default()),
         };
-        let lock = self.locks.entry(key.clone()).or_default();
+        let key: SharedKey<[u8]> = entry.key().clone();
+        let lock = entry.into_mut();
         let upgrade = match lock.held_mode(txn) {
             Some(held) if held.covers(mode) => return Ok(Request::Settled(false)),
             Some(_) => true,

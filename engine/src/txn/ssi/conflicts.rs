@@ -7,16 +7,29 @@
 //! ```text
 //!   W writes k after R read k:  on_write(W, k) looks up the SIREADs on k
 //!                               (point index + every scanner's ranges)
-//!   R reads k after W wrote k:  on_read(R, k) looks up the writers of k;
-//!                               on_scan(R, range) asks each writer's
-//!                               ordered write set for a key in the range
+//!   R reads k after W wrote k:  on_read(R, k) asks the intent table for an
+//!                               uncommitted writer of k and the writers
+//!                               index for retained committed ones;
+//!                               on_scan(R, range) asks the intent table for
+//!                               the writers inside the range and each
+//!                               retained committed writer's ordered keys
 //! ```
 //!
 //! Either way the other side must be concurrent: uncommitted, or committed
 //! after the snapshot of the one calling (it read at a snapshot that misses
 //! the writer, or it writes after a reader that could not see it).
+//!
+//! Why no write is missed: a writer publishes its intent *before* calling
+//! `on_write`, and removes it only *after* `committed`, which indexes its
+//! keys when some uncommitted transaction is concurrent with it. A reader
+//! registers its SIREAD and looks at the intent table and the index in one
+//! critical section of the tracker. So either the writer's `on_write` comes
+//! later and sees the SIREAD, or the reader finds the intent, or the intent
+//! is gone and the committed writer is in the index (or is not concurrent
+//! with any uncommitted transaction, the reader included).
 
 use crate::error::{Error, Result};
+use crate::txn::intents::IntentTable;
 use crate::txn::ssi::key_range::KeyRange;
 use crate::txn::ssi::record::{Phase, TxnRecord};
 use crate::txn::ssi::state::TrackerState;
@@ -47,15 +60,21 @@ impl TrackerState {
     }
 
     /// One shared copy of `key`, reusing the indexes' copy when there is one.
-    fn shared_key(&self, key: &[u8]) -> Arc<[u8]> {
+    pub(crate) fn shared_key(&self, key: &[u8]) -> Arc<[u8]> {
         self.readers
             .shared_key(key)
             .or_else(|| self.writers.shared_key(key))
             .unwrap_or_else(|| Arc::from(key))
     }
 
-    /// `txn` read `key`: a point SIREAD, and an edge to every concurrent writer of it.
-    pub(crate) fn record_read(&mut self, txn: TxnId, key: &[u8]) -> Result<()> {
+    /// `txn` read `key`: a point SIREAD, and an edge to every concurrent
+    /// writer of it (uncommitted ones from `intents`).
+    pub(crate) fn record_read(
+        &mut self,
+        txn: TxnId,
+        key: &[u8],
+        intents: &IntentTable,
+    ) -> Result<()> {
         let snapshot = self.usable(txn)?;
         let shared = match self.txns.get(&txn) {
             Some(record) if !record.point_reads.contains(key) => self.shared_key(key),
@@ -65,21 +84,19 @@ impl TrackerState {
         if let Some(record) = self.txns.get_mut(&txn) {
             record.point_reads.insert(shared);
         }
-        let holders = self.writers.holders(key);
-        if holders.is_empty() {
-            return Ok(());
+        let mut writers: Vec<TxnId> = self.writers.holders(key).to_vec();
+        if let Some(writer) = intents.writer_of(key)
+            && !writers.contains(&writer)
+        {
+            writers.push(writer);
         }
-        let writers: Vec<TxnId> = holders
-            .iter()
-            .copied()
-            .filter(|&w| {
-                w != txn
-                    && self
-                        .txns
-                        .get(&w)
-                        .is_some_and(|r| r.is_concurrent_with(snapshot))
-            })
-            .collect();
+        writers.retain(|&w| {
+            w != txn
+                && self
+                    .txns
+                    .get(&w)
+                    .is_some_and(|r| r.is_concurrent_with(snapshot))
+        });
         for writer in writers {
             self.add_edge(txn, writer, txn)?;
         }
@@ -87,8 +104,13 @@ impl TrackerState {
     }
 
     /// `txn` scanned `range`: a predicate SIREAD, and an edge to every
-    /// concurrent writer of a key inside it.
-    pub(crate) fn record_scan(&mut self, txn: TxnId, range: KeyRange) -> Result<()> {
+    /// concurrent writer of a key inside it (uncommitted ones from `intents`).
+    pub(crate) fn record_scan(
+        &mut self,
+        txn: TxnId,
+        range: KeyRange,
+        intents: &IntentTable,
+    ) -> Result<()> {
         let snapshot = self.usable(txn)?;
         if range.is_empty() {
             return Ok(());
@@ -100,18 +122,28 @@ impl TrackerState {
             return Ok(());
         }
         let bounds = range.bounds();
-        let writers: Vec<TxnId> = self
+        let mut writers: Vec<TxnId> = self
             .writing
             .iter()
             .copied()
-            .filter(|&w| w != txn)
             .filter(|w| {
-                self.txns.get(w).is_some_and(|r| {
-                    r.is_concurrent_with(snapshot)
-                        && r.writes.range::<[u8], _>(bounds).next().is_some()
-                })
+                self.txns
+                    .get(w)
+                    .is_some_and(|r| r.writes.range::<[u8], _>(bounds).next().is_some())
             })
             .collect();
+        for writer in intents.writers_in(bounds.0, bounds.1) {
+            if !writers.contains(&writer) {
+                writers.push(writer);
+            }
+        }
+        writers.retain(|&w| {
+            w != txn
+                && self
+                    .txns
+                    .get(&w)
+                    .is_some_and(|r| r.is_concurrent_with(snapshot))
+        });
         if let Some(record) = self.txns.get_mut(&txn) {
             record.range_reads.push(range);
         }
@@ -122,17 +154,16 @@ impl TrackerState {
         Ok(())
     }
 
-    /// `txn` wrote `key`: an edge from every concurrent reader of it.
+    /// `txn` wrote `key`: an edge from every concurrent reader of it. The
+    /// caller has already published its intent on `key` (see the module
+    /// doc), so a reader coming after this call finds the write there.
     pub(crate) fn record_write(&mut self, txn: TxnId, key: &[u8]) -> Result<()> {
         let snapshot = self.usable(txn)?;
-        let shared = match self.txns.get(&txn) {
-            Some(record) if !record.writes.contains(key) => self.shared_key(key),
-            _ => return Ok(()),
-        };
-        self.writers.insert(Arc::clone(&shared), txn);
-        self.writing.insert(txn);
         if let Some(record) = self.txns.get_mut(&txn) {
-            record.writes.insert(shared);
+            record.wrote = true;
+        }
+        if self.readers.is_empty() && self.scanners.is_empty() {
+            return Ok(());
         }
         let concurrent = |r: TxnId| {
             r != txn

@@ -58,6 +58,11 @@ impl KeyIndex {
         self.owners.get(key).map_or(&[], Vec::as_slice)
     }
 
+    /// True when no transaction holds any key.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries == 0
+    }
+
     /// Number of (key, transaction) pairs.
     pub(crate) fn entries(&self) -> usize {
         self.entries

@@ -4,9 +4,11 @@
 //! SIGMOD 2008; Ports and Grittner, VLDB 2012 — PostgreSQL's SSI).
 //!
 //! This module owns the [`SsiTracker`]: SIREAD marks (what each serializable
-//! transaction read, point or range), write sets, the rw-antidependency
-//! edges between concurrent transactions, and the choice of victims. It is
-//! pure in-memory bookkeeping; it knows nothing of storage or SQL. The
+//! transaction read, point or range), the keys of retained committed
+//! writers, the rw-antidependency edges between concurrent transactions,
+//! and the choice of victims. It is pure in-memory bookkeeping; it knows
+//! nothing of storage or SQL, and reads uncommitted writes from the
+//! engine's [`crate::txn::intents::IntentTable`]. The
 //! transaction layer calls it, and keeps doing everything else itself: the
 //! row locks and first-updater-wins check (so two concurrent transactions
 //! never both commit a write of one key), the snapshots, and the writes.
@@ -112,11 +114,15 @@
 //! [`Error::TransactionNotActive`](crate::error::Error::TransactionNotActive)
 //! for an unknown transaction or one past `prepare_commit`.
 //!
-//! Costs: a point read or write is one hash lookup plus one edge per
-//! conflicting transaction; a scan asks each concurrent writer's ordered
-//! write set for one key in the range (`O(writers · log n)`); a write checks
-//! the ranges of the concurrent scanners. Structure checks walk only the
-//! edges of the transactions involved.
+//! Costs: a point read is one hash lookup in the SIREAD index, one in the
+//! index of retained committed writes and one in the engine's intent table,
+//! plus one edge per conflicting transaction; a write checks the SIREADs
+//! on its key and the ranges of the concurrent scanners, and records
+//! nothing per key: the writer's intent is its trace until it commits, and
+//! its keys are indexed at commit only if an uncommitted transaction is
+//! concurrent with it. A scan walks the intents in its range and asks each
+//! retained committed writer's ordered key set for one key in it. Structure
+//! checks walk only the edges of the transactions involved.
 
 mod conflicts;
 mod key_index;
@@ -130,6 +136,8 @@ mod tracker;
 mod tests;
 
 pub use tracker::{SsiStats, SsiTracker};
+
+pub(crate) use key_range::is_empty as is_empty_range;
 
 /// A transaction id (the same numbers as the lock manager's).
 pub use crate::txn::lock::TxnId;

@@ -67,7 +67,11 @@ pub(crate) struct TxnRecord {
     pub(crate) point_reads: HashSet<Arc<[u8]>>,
     /// Ranges it scanned (its predicate SIREADs).
     pub(crate) range_reads: Vec<KeyRange>,
-    /// Keys it wrote, ordered for range queries.
+    /// True once it has written a key.
+    pub(crate) wrote: bool,
+    /// Keys it wrote, ordered for range queries — filled in only when it
+    /// commits while some uncommitted transaction is concurrent with it (an
+    /// uncommitted writer is found through the intent table instead).
     pub(crate) writes: BTreeSet<Arc<[u8]>>,
     /// Transactions `T` with `T -rw-> self`: they read what `self` wrote.
     pub(crate) in_conflicts: BTreeSet<TxnId>,
@@ -87,6 +91,7 @@ impl TxnRecord {
             phase,
             point_reads: HashSet::default(),
             range_reads: Vec::new(),
+            wrote: false,
             writes: BTreeSet::new(),
             in_conflicts: BTreeSet::new(),
             out_conflicts: BTreeSet::new(),
@@ -123,7 +128,7 @@ impl TxnRecord {
     /// Read-only for the read-only rule: no writes, and either declared so or
     /// past the point where it could still write.
     pub(crate) fn is_read_only(&self) -> bool {
-        self.writes.is_empty() && (self.declared_read_only || self.is_settled())
+        !self.wrote && (self.declared_read_only || self.is_settled())
     }
 
     /// True when a transaction reading at `snapshot` cannot see this one's

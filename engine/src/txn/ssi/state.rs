@@ -5,7 +5,11 @@
 //!
 //! 1. A key is in `readers` (`writers`) under `t` exactly when it is in
 //!    `t`'s `point_reads` (`writes`); `scanners` holds exactly the
-//!    transactions with range reads and `writing` those with writes.
+//!    transactions with range reads and `writing` those with indexed
+//!    writes. Only committed records have indexed writes: an uncommitted
+//!    writer is found through its intents (see `conflicts.rs`), and a
+//!    committed one's keys are indexed only if it is retained (invariant 4)
+//!    at the moment it commits.
 //! 2. Edges are symmetric: `b ∈ a.out_conflicts` ⇔ `a ∈ b.in_conflicts`, and
 //!    both ends are records that are not doomed.
 //! 3. `uncommitted_snapshots` is the multiset of snapshots of the active and
@@ -19,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use foldhash::HashMap;
 use std::mem;
+use std::sync::Arc;
 
 use crate::txn::ssi::key_index::KeyIndex;
 use crate::txn::ssi::record::{Phase, TxnRecord};
@@ -31,11 +36,11 @@ pub(crate) struct TrackerState {
     pub(crate) txns: HashMap<TxnId, TxnRecord>,
     /// Point SIREADs: key → readers.
     pub(crate) readers: KeyIndex,
-    /// Written keys: key → writers.
+    /// Keys written by retained committed transactions: key → writers.
     pub(crate) writers: KeyIndex,
     /// Transactions with at least one range read.
     pub(crate) scanners: BTreeSet<TxnId>,
-    /// Transactions with at least one write.
+    /// Retained committed transactions with indexed writes.
     pub(crate) writing: BTreeSet<TxnId>,
     /// Snapshot → number of uncommitted (active or committing) records.
     pub(crate) uncommitted_snapshots: BTreeMap<SeqNo, usize>,
@@ -97,8 +102,18 @@ impl TrackerState {
         }
     }
 
-    /// Records that `txn` committed at `seq`.
-    pub(crate) fn commit(&mut self, txn: TxnId, seq: SeqNo) {
+    /// Records that `txn` committed at `seq`, having written `written`.
+    ///
+    /// If some uncommitted transaction is concurrent with it (so its record
+    /// is retained), its keys go into the writers index: from now on its
+    /// intents may vanish, and a later read or scan by that transaction must
+    /// still find the write. Otherwise nothing per key is done at all.
+    pub(crate) fn commit<K: AsRef<[u8]>>(
+        &mut self,
+        txn: TxnId,
+        seq: SeqNo,
+        written: impl IntoIterator<Item = K>,
+    ) {
         let Some(record) = self.txns.get(&txn) else {
             return;
         };
@@ -129,11 +144,37 @@ impl TrackerState {
                 r.note_committed_out(seq, txn);
             }
         }
+        let retained = self
+            .uncommitted_snapshots
+            .keys()
+            .next()
+            .is_some_and(|&oldest| oldest < seq);
+        if retained {
+            self.index_writes(txn, written);
+        }
         if let Some(me) = self.txns.get_mut(&txn) {
             me.phase = Phase::Committed { seq };
         }
         self.committed_by_seq.insert((seq, txn));
         self.prune();
+    }
+
+    /// Puts the keys `txn` wrote into the writers index and its record.
+    fn index_writes<K: AsRef<[u8]>>(&mut self, txn: TxnId, written: impl IntoIterator<Item = K>) {
+        let mut keys = Vec::new();
+        for key in written {
+            let key = key.as_ref();
+            let shared = self.shared_key(key);
+            self.writers.insert(Arc::clone(&shared), txn);
+            keys.push(shared);
+        }
+        if keys.is_empty() {
+            return;
+        }
+        self.writing.insert(txn);
+        if let Some(record) = self.txns.get_mut(&txn) {
+            record.writes.extend(keys);
+        }
     }
 
     /// Drops the committed records no uncommitted transaction is concurrent

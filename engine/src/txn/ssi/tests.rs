@@ -10,22 +10,32 @@ mod commit_window;
 mod lifecycle;
 mod model;
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::txn::intents::IntentTable;
 use crate::txn::ssi::{SeqNo, SsiTracker, TxnId};
 
-/// A tracker plus the commit counter of a pretend store.
+/// A tracker plus the commit counter of a pretend store, and the intent
+/// table its writers publish to, as the transaction layer does.
 pub(super) struct Schedule {
     pub(super) tracker: SsiTracker,
     pub(super) last_seq: SeqNo,
+    intents: Arc<IntentTable>,
+    written: RefCell<HashMap<TxnId, Vec<Vec<u8>>>>,
 }
 
 impl Schedule {
     pub(super) fn new() -> Schedule {
+        let intents = Arc::new(IntentTable::default());
         Schedule {
-            tracker: SsiTracker::new(),
+            tracker: SsiTracker::new(Arc::clone(&intents)),
             last_seq: 0,
+            intents,
+            written: RefCell::new(HashMap::new()),
         }
     }
 
@@ -43,8 +53,33 @@ impl Schedule {
         self.tracker.on_read(txn, key.as_bytes())
     }
 
+    /// Publishes the intent, then tells the tracker (the engine's order).
     pub(super) fn write(&self, txn: TxnId, key: &str) -> Result<()> {
+        self.intents
+            .put(key.as_bytes().to_vec(), txn, Some(Vec::new()));
+        self.written
+            .borrow_mut()
+            .entry(txn)
+            .or_default()
+            .push(key.as_bytes().to_vec());
         self.tracker.on_write(txn, key.as_bytes())
+    }
+
+    /// Tells the tracker `txn` committed at `seq`, then removes its intents.
+    pub(super) fn committed(&self, txn: TxnId, seq: SeqNo) {
+        let keys = self.written.borrow_mut().remove(&txn).unwrap_or_default();
+        self.tracker.committed(txn, seq, &keys);
+        for key in &keys {
+            self.intents.remove(key, txn);
+        }
+    }
+
+    /// Tells the tracker `txn` aborted, then removes its intents.
+    pub(super) fn aborted(&self, txn: TxnId) {
+        self.tracker.aborted(txn);
+        for key in self.written.borrow_mut().remove(&txn).unwrap_or_default() {
+            self.intents.remove(&key, txn);
+        }
     }
 
     /// Scans `[lower, upper)`.
@@ -59,11 +94,11 @@ impl Schedule {
     /// Commits `txn` as the engine does; on a failed check it rolls back.
     pub(super) fn commit(&mut self, txn: TxnId) -> Result<SeqNo> {
         if let Err(e) = self.tracker.prepare_commit(txn) {
-            self.tracker.aborted(txn);
+            self.aborted(txn);
             return Err(e);
         }
         self.last_seq += 1;
-        self.tracker.committed(txn, self.last_seq);
+        self.committed(txn, self.last_seq);
         Ok(self.last_seq)
     }
 }

@@ -3,13 +3,18 @@
 //! Every method takes the one mutex around [`TrackerState`] for the length
 //! of the call; no call blocks on anything else, and none allocates per read
 //! beyond the key it records (and a short list of conflicting transactions
-//! when there are any).
+//! when there are any). Uncommitted writes are not copied into the tracker:
+//! it shares the engine's [`IntentTable`] and looks there, under its mutex,
+//! when a read or scan asks who wrote a key.
 
 use std::ops::Bound;
+
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 
 use crate::error::Result;
+use crate::txn::intents::IntentTable;
 use crate::txn::ssi::key_range::KeyRange;
 use crate::txn::ssi::state::TrackerState;
 use crate::txn::ssi::{SeqNo, TxnId};
@@ -17,9 +22,10 @@ use crate::txn::ssi::{SeqNo, TxnId};
 /// Serializable-snapshot-isolation tracker: SIREADs, write sets and
 /// rw-antidependencies of the SERIALIZABLE transactions, and the victims of
 /// dangerous structures among them. `Send + Sync`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SsiTracker {
     state: Mutex<TrackerState>,
+    intents: Arc<IntentTable>,
 }
 
 /// Sizes of the tracker's bookkeeping, for tests and the shell.
@@ -54,9 +60,15 @@ impl SsiStats {
 }
 
 impl SsiTracker {
-    /// An empty tracker.
-    pub fn new() -> Self {
-        SsiTracker::default()
+    /// An empty tracker over `intents`, where every transaction publishes
+    /// its uncommitted writes before it reports them with
+    /// [`SsiTracker::on_write`] and removes them only after
+    /// [`SsiTracker::committed`] or [`SsiTracker::aborted`].
+    pub fn new(intents: Arc<IntentTable>) -> Self {
+        SsiTracker {
+            state: Mutex::new(TrackerState::default()),
+            intents,
+        }
     }
 
     /// Registers SERIALIZABLE transaction `txn` reading at `snapshot`.
@@ -90,7 +102,7 @@ impl SsiTracker {
 
     /// Txn read `key` (a point read, whether or not it found a row).
     pub fn on_read(&self, txn: TxnId, key: &[u8]) -> Result<()> {
-        self.state.lock().record_read(txn, key)
+        self.state.lock().record_read(txn, key, &self.intents)
     }
 
     /// Txn scanned `[lower, upper]` (a predicate read: every key of the
@@ -98,11 +110,11 @@ impl SsiTracker {
     pub fn on_scan(&self, txn: TxnId, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> Result<()> {
         self.state
             .lock()
-            .record_scan(txn, KeyRange::new(lower, upper))
+            .record_scan(txn, KeyRange::new(lower, upper), &self.intents)
     }
 
     /// Txn wrote (put or delete) `key`; called after it holds the row's
-    /// exclusive lock.
+    /// exclusive lock and has published its intent on `key`.
     pub fn on_write(&self, txn: TxnId, key: &[u8]) -> Result<()> {
         self.state.lock().record_write(txn, key)
     }
@@ -116,9 +128,15 @@ impl SsiTracker {
         self.state.lock().prepare(txn)
     }
 
-    /// `txn` committed at `commit_seq`.
-    pub fn committed(&self, txn: TxnId, commit_seq: SeqNo) {
-        self.state.lock().commit(txn, commit_seq);
+    /// `txn` committed at `commit_seq`, having written the keys `written`;
+    /// call it before the transaction's intents are removed.
+    pub fn committed<K: AsRef<[u8]>>(
+        &self,
+        txn: TxnId,
+        commit_seq: SeqNo,
+        written: impl IntoIterator<Item = K>,
+    ) {
+        self.state.lock().commit(txn, commit_seq, written);
     }
 
     /// `txn` rolled back or was aborted: it is forgotten at once.

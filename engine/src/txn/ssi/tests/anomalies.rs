@@ -251,9 +251,9 @@ fn committing_t_out_aborts_itself_when_the_others_are_past_their_check() {
         .expect("T2 passes: T3 has not committed");
     let why = serialization_failure(db.tracker.prepare_commit(3));
     assert!(why.contains("transaction 3 would commit first"), "{why}");
-    db.tracker.aborted(3);
-    db.tracker.committed(1, 1);
-    db.tracker.committed(2, 2);
+    db.aborted(3);
+    db.committed(1, 1);
+    db.committed(2, 2);
     assert_eq!(db.tracker.stats().transactions(), 0);
 }
 
@@ -278,19 +278,19 @@ fn late_reader_of_a_committed_pivot_is_the_victim() {
 /// The worked example of the module essay, with its ids and message.
 #[test]
 fn essay_example_write_skew() {
-    let tracker = crate::txn::ssi::SsiTracker::new();
-    tracker.begin(11, 5, false);
-    tracker.begin(12, 5, false);
+    let db = Schedule::new();
+    db.tracker.begin(11, 5, false);
+    db.tracker.begin(12, 5, false);
     for txn in [11, 12] {
-        tracker.on_read(txn, b"x").expect("read x");
-        tracker.on_read(txn, b"y").expect("read y");
+        db.read(txn, "x").expect("read x");
+        db.read(txn, "y").expect("read y");
     }
-    tracker.on_write(11, b"x").expect("T11 writes x");
-    tracker.on_write(12, b"y").expect("T12 writes y");
-    tracker.prepare_commit(11).expect("T11 passes");
-    tracker.committed(11, 6);
+    db.write(11, "x").expect("T11 writes x");
+    db.write(12, "y").expect("T12 writes y");
+    db.tracker.prepare_commit(11).expect("T11 passes");
+    db.committed(11, 6);
     assert_eq!(
-        serialization_failure(tracker.on_read(12, b"z")),
+        serialization_failure(db.read(12, "z")),
         "read/write dependencies among transactions: transaction 12 is the pivot of a \
          dangerous structure (11 -rw-> 12 -rw-> 11, and 11 is committing first); retry the \
          transaction"

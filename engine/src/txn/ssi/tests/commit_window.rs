@@ -25,7 +25,7 @@ fn committing_pivot_may_still_commit_after_t_out() {
         .expect("T2 passes: T3 is still active");
     db.write(4, "z").expect("T4 writes z");
     db.tracker.prepare_commit(4).expect("T4 passes");
-    db.tracker.committed(4, 1);
+    db.committed(4, 1);
     db.tracker.prepare_commit(3).expect("T3 passes");
     let why = serialization_failure(db.read(1, "v"));
     assert!(why.contains("transaction 1 is the reader"), "{why}");
@@ -34,9 +34,9 @@ fn committing_pivot_may_still_commit_after_t_out() {
         "{why}"
     );
     // T3's batch got seq 2, T2's seq 3: T3 did commit first.
-    db.tracker.committed(3, 2);
-    db.tracker.committed(2, 3);
-    db.tracker.aborted(1);
+    db.committed(3, 2);
+    db.committed(2, 3);
+    db.aborted(1);
     assert_eq!(db.tracker.stats(), Default::default());
 }
 
@@ -59,7 +59,7 @@ fn t_out_visible_before_it_is_reported_still_counts_for_the_read_only_rule() {
     db.read(1, "x").expect("T1 reads x, missing T2's write");
     // Doomed at once, while T3 is still only committing.
     let why = serialization_failure(db.tracker.prepare_commit(2));
-    db.tracker.committed(3, 1);
+    db.committed(3, 1);
     assert!(why.contains("transaction 2 is the pivot"), "{why}");
     assert!(
         why.contains("before read-only transaction 1 took its snapshot"),
@@ -68,7 +68,7 @@ fn t_out_visible_before_it_is_reported_still_counts_for_the_read_only_rule() {
     db.tracker
         .prepare_commit(1)
         .expect("the read-only reader commits");
-    db.tracker.committed(1, 1);
+    db.committed(1, 1);
 }
 
 /// A transaction without writes commits at the store's last seq, which can
@@ -88,7 +88,7 @@ fn reader_committing_at_t_outs_seq_counts_t_out_as_first() {
     db.read(1, "y").expect("T1 sees T3's y");
     db.read(1, "x").expect("T1 reads x");
     db.tracker.prepare_commit(1).expect("T1 passes");
-    db.tracker.committed(1, t_out_seq);
+    db.committed(1, t_out_seq);
     let why = serialization_failure(db.write(2, "x"));
     assert!(
         why.contains("1 -rw-> 2 -rw-> 3, and 3 committed first"),

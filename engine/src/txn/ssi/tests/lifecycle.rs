@@ -7,6 +7,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::error::Error;
+use crate::txn::intents::IntentTable;
 use crate::txn::ssi::tests::{Schedule, serialization_failure};
 use crate::txn::ssi::{SeqNo, SsiTracker, TxnId};
 
@@ -44,7 +45,7 @@ fn doomed_transaction_fails_on_every_later_call() {
     // The doom already removed its reads, writes and edges.
     let stats = db.tracker.stats();
     assert_eq!((stats.active, stats.sireads(), stats.conflicts), (1, 0, 0));
-    db.tracker.aborted(2);
+    db.aborted(2);
     assert!(matches!(
         db.read(2, "x"),
         Err(Error::TransactionNotActive(_))
@@ -61,7 +62,7 @@ fn aborted_transactions_are_forgotten_at_once() {
     db.write(2, "x").expect("T2 writes x");
     db.scan(2, "a", "z").expect("T2 scans");
     assert_eq!(db.tracker.stats().conflicts, 1);
-    db.tracker.aborted(2);
+    db.aborted(2);
     let stats = db.tracker.stats();
     assert_eq!(stats.active, 1);
     assert_eq!(
@@ -146,7 +147,7 @@ fn retention_stays_bounded_over_a_long_stream() {
             .and_then(|()| db.scan(txn, &key(txn * 7), &key(txn * 7 + 2)))
             .and_then(|()| db.write(txn, &key(txn * 3 + 1)));
         if ops.is_err() {
-            db.tracker.aborted(txn);
+            db.aborted(txn);
             aborts += 1;
         }
         // Commit the previous one while this one is running: two overlap.
@@ -185,7 +186,7 @@ fn late_begin_after_discarded_commit_is_doomed() {
     db.tracker.begin(2, seq - 1, true);
     let why = serialization_failure(db.read(2, "x"));
     assert!(why.contains("late start"), "{why}");
-    db.tracker.aborted(2);
+    db.aborted(2);
     // begin_with takes the snapshot under the tracker's lock instead.
     let snapshot = db.tracker.begin_with(3, true, || ("handle", seq));
     assert_eq!(snapshot, "handle");
@@ -203,7 +204,7 @@ fn edge_from_a_reader_that_saw_the_commit_is_withdrawn() {
     db.tracker.begin(2, 1, false);
     db.read(2, "x").expect("T2 reads x");
     assert_eq!(db.tracker.stats().conflicts, 1);
-    db.tracker.committed(1, 1);
+    db.committed(1, 1);
     assert_eq!(db.tracker.stats().conflicts, 0);
 }
 
@@ -218,8 +219,8 @@ fn unknown_and_settled_transactions_are_refused() {
         db.tracker.prepare_commit(9),
         Err(Error::TransactionNotActive(_))
     ));
-    db.tracker.committed(9, 4);
-    db.tracker.aborted(9);
+    db.committed(9, 4);
+    db.aborted(9);
     db.begin(1);
     db.tracker.prepare_commit(1).expect("T1 passes");
     assert!(matches!(
@@ -259,11 +260,13 @@ fn tracker_is_shared_across_threads() {
 
     // A pretend store: the commit counter, bumped under its own lock as a
     // batch write would be.
-    let tracker = Arc::new(SsiTracker::new());
+    let intents = Arc::new(IntentTable::default());
+    let tracker = Arc::new(SsiTracker::new(Arc::clone(&intents)));
     let store = Arc::new(Mutex::new(0 as SeqNo));
     let threads: Vec<_> = (0..4u64)
         .map(|thread| {
             let tracker = Arc::clone(&tracker);
+            let intents = Arc::clone(&intents);
             let store = Arc::clone(&store);
             std::thread::spawn(move || {
                 let mut committed = 0;
@@ -275,7 +278,10 @@ fn tracker_is_shared_across_threads() {
                     let run = tracker
                         .on_read(txn, &mine)
                         .and_then(|()| tracker.on_read(txn, &other))
-                        .and_then(|()| tracker.on_write(txn, &mine))
+                        .and_then(|()| {
+                            intents.put(mine.to_vec(), txn, Some(Vec::new()));
+                            tracker.on_write(txn, &mine)
+                        })
                         .and_then(|()| tracker.prepare_commit(txn));
                     match run {
                         Ok(()) => {
@@ -284,12 +290,13 @@ fn tracker_is_shared_across_threads() {
                                 *last += 1;
                                 *last
                             };
-                            tracker.committed(txn, seq);
+                            tracker.committed(txn, seq, [mine]);
                             committed += 1;
                         }
                         Err(Error::SerializationFailure(_)) => tracker.aborted(txn),
                         Err(other) => panic!("unexpected error {other}"),
                     }
+                    intents.remove(&mine, txn);
                 }
                 committed
             })

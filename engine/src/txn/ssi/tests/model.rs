@@ -23,7 +23,9 @@ use std::ops::Bound;
 
 use proptest::prelude::*;
 
+use crate::txn::intents::IntentTable;
 use crate::txn::ssi::{SeqNo, SsiTracker, TxnId};
+use std::sync::Arc;
 
 const KEYS: u8 = 4;
 
@@ -97,6 +99,8 @@ fn plans() -> impl Strategy<Value = Vec<Plan>> {
 
 struct Run {
     tracker: SsiTracker,
+    /// Where writers publish their intents before telling the tracker.
+    intents: Arc<IntentTable>,
     txns: Vec<Model>,
     commits: SeqNo,
 }
@@ -121,7 +125,14 @@ impl Run {
 
     fn abort(&mut self, t: usize) {
         self.tracker.aborted(t as TxnId);
+        self.remove_intents(t);
         self.txns[t].status = Status::Aborted;
+    }
+
+    fn remove_intents(&self, t: usize) {
+        for &k in &self.txns[t].writes {
+            self.intents.remove(&key(k), t as TxnId);
+        }
     }
 
     fn step(&mut self, t: usize, step: Step) {
@@ -175,10 +186,14 @@ impl Run {
                             Status::NotStarted | Status::Aborted => false,
                         }
                 });
-                if write_conflict || self.tracker.on_write(id, &key(k)).is_err() {
+                if write_conflict {
                     return self.abort(t);
                 }
+                self.intents.put(key(k).to_vec(), id, Some(Vec::new()));
                 self.txns[t].writes.insert(k);
+                if self.tracker.on_write(id, &key(k)).is_err() {
+                    self.abort(t);
+                }
             }
             Step::Prepare => match self.tracker.prepare_commit(id) {
                 Ok(()) => self.txns[t].status = Status::Prepared,
@@ -194,7 +209,13 @@ impl Run {
             }
             Step::Notify => {
                 if let Some(seq) = self.commit_seq(t) {
-                    self.tracker.committed(id, seq);
+                    let written: Vec<Vec<u8>> = self.txns[t]
+                        .writes
+                        .iter()
+                        .map(|&k| key(k).to_vec())
+                        .collect();
+                    self.tracker.committed(id, seq, &written);
+                    self.remove_intents(t);
                 }
             }
         }
@@ -212,8 +233,10 @@ fn script(plan: &Plan) -> Vec<Step> {
 fn run(plans: Vec<Plan>, choices: &[u8]) -> Run {
     let scripts: Vec<Vec<Step>> = plans.iter().map(script).collect();
     let mut next = vec![0usize; plans.len()];
+    let intents = Arc::new(IntentTable::default());
     let mut run = Run {
-        tracker: SsiTracker::new(),
+        tracker: SsiTracker::new(Arc::clone(&intents)),
+        intents,
         txns: plans
             .into_iter()
             .map(|plan| Model {
