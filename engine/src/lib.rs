@@ -12,7 +12,8 @@
 //!   layer builds snapshots on.
 //! - [`txn`] builds transactions on it: MVCC versions keyed by commit
 //!   timestamp (the store's sequence number), a lock manager with fair queues
-//!   and deadlock detection, the four SQL isolation levels (READ UNCOMMITTED
+//!   and deadlock detection (row locks, escalated to one lock per keyspace
+//!   for transactions that lock thousands of rows), the four SQL isolation levels (READ UNCOMMITTED
 //!   with real dirty reads, READ COMMITTED, snapshot-isolation REPEATABLE READ
 //!   and SSI SERIALIZABLE), and durable prepared transactions for two-phase
 //!   commit. The isolation matrix the engine keeps is in the [`txn`] docs.

@@ -84,19 +84,8 @@ impl TrackerState {
         if let Some(record) = self.txns.get_mut(&txn) {
             record.point_reads.insert(shared);
         }
-        let mut writers: Vec<TxnId> = self.writers.holders(key).to_vec();
-        if let Some(writer) = intents.writer_of(key)
-            && !writers.contains(&writer)
-        {
-            writers.push(writer);
-        }
-        writers.retain(|&w| {
-            w != txn
-                && self
-                    .txns
-                    .get(&w)
-                    .is_some_and(|r| r.is_concurrent_with(snapshot))
-        });
+        let committed: Vec<TxnId> = self.writers.holders(key).to_vec();
+        let writers = self.concurrent_writers(txn, snapshot, committed, intents.writer_of(key));
         for writer in writers {
             self.add_edge(txn, writer, txn)?;
         }
@@ -122,7 +111,7 @@ impl TrackerState {
             return Ok(());
         }
         let bounds = range.bounds();
-        let mut writers: Vec<TxnId> = self
+        let committed: Vec<TxnId> = self
             .writing
             .iter()
             .copied()
@@ -132,7 +121,33 @@ impl TrackerState {
                     .is_some_and(|r| r.writes.range::<[u8], _>(bounds).next().is_some())
             })
             .collect();
-        for writer in intents.writers_in(bounds.0, bounds.1) {
+        let writers = self.concurrent_writers(
+            txn,
+            snapshot,
+            committed,
+            intents.writers_in(bounds.0, bounds.1),
+        );
+        if let Some(record) = self.txns.get_mut(&txn) {
+            record.range_reads.push(range);
+        }
+        self.scanners.insert(txn);
+        for writer in writers {
+            self.add_edge(txn, writer, txn)?;
+        }
+        Ok(())
+    }
+
+    /// The retained committed writers and the uncommitted ones (from the
+    /// intent table), each once, without `txn` itself and without those
+    /// not concurrent with a reader at `snapshot`.
+    fn concurrent_writers(
+        &self,
+        txn: TxnId,
+        snapshot: SeqNo,
+        mut writers: Vec<TxnId>,
+        uncommitted: impl IntoIterator<Item = TxnId>,
+    ) -> Vec<TxnId> {
+        for writer in uncommitted {
             if !writers.contains(&writer) {
                 writers.push(writer);
             }
@@ -144,14 +159,7 @@ impl TrackerState {
                     .get(&w)
                     .is_some_and(|r| r.is_concurrent_with(snapshot))
         });
-        if let Some(record) = self.txns.get_mut(&txn) {
-            record.range_reads.push(range);
-        }
-        self.scanners.insert(txn);
-        for writer in writers {
-            self.add_edge(txn, writer, txn)?;
-        }
-        Ok(())
+        writers
     }
 
     /// `txn` wrote `key`: an edge from every concurrent reader of it. The
