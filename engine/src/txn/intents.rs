@@ -1,8 +1,8 @@
 //! `IntentTable`: the uncommitted writes of every open transaction, which
 //! READ UNCOMMITTED readers see (dirty reads).
 //!
-//! Only the holder of a row's exclusive lock writes that row, so each key has
-//! at most one intent. A transaction's intents are published as it writes and
+//! Only the holder of a row's exclusive lock (or of its keyspace's, after
+//! lock escalation) writes that row, so each key has at most one intent. A transaction's intents are published as it writes and
 //! removed when it commits (after its writes are in the store) or rolls back.
 //!
 //! The SSI tracker looks here too: the intent on a key names its uncommitted

@@ -302,9 +302,20 @@ impl Transaction {
             let locked = self.lock_row(&full, LockMode::Exclusive, self.wait_policy());
             self.guard(locked)?;
         }
+        if first {
+            self.record_new_write(full, value)
+        } else {
+            self.record_write(full, value);
+            Ok(())
+        }
+    }
+
+    /// Records the first write of a key (its lock is held) and, at
+    /// SERIALIZABLE, tells the SSI tracker — after the intent is published,
+    /// as `ssi::conflicts` requires.
+    fn record_new_write(&mut self, full: Vec<u8>, value: Option<Vec<u8>>) -> Result<()> {
         self.record_write(full.clone(), value);
-        if first && self.level == IsolationLevel::Serializable {
-            // After the intent is published: see `ssi::conflicts`.
+        if self.level == IsolationLevel::Serializable {
             let tracked = self.engine.ssi.on_write(self.id, &full);
             self.guard(tracked)?;
         }
@@ -360,11 +371,7 @@ impl Transaction {
             }
             return Ok(false);
         }
-        self.record_write(full.clone(), Some(value.to_vec()));
-        if self.level == IsolationLevel::Serializable {
-            let tracked = self.engine.ssi.on_write(self.id, &full);
-            self.guard(tracked)?;
-        }
+        self.record_new_write(full, Some(value.to_vec()))?;
         Ok(true)
     }
 
