@@ -205,6 +205,60 @@ fn first_updater_wins_still_holds_for_rows_written_after_escalating() {
     );
 }
 
+/// In a clean escalated keyspace (no commit there after the snapshot) rows
+/// are written without a first-updater lookup; inserts must still see the
+/// rows committed before the snapshot and the transaction's own, at every
+/// level, and a later transaction must still see the whole load.
+#[test]
+fn inserts_in_a_clean_escalated_keyspace_still_find_existing_rows() {
+    for level in IsolationLevel::ALL {
+        let (_dir, engine, ks) = open();
+        let mut setup = engine.begin(IsolationLevel::ReadCommitted);
+        setup.put(ks, &key(BIG - 1), b"before").expect("put");
+        setup.commit().expect("commit");
+        let mut load = engine.begin(level);
+        for n in 0..BIG - 1 {
+            assert!(
+                load.insert(ks, &key(n), b"new").expect("insert"),
+                "{level}: row {n}"
+            );
+        }
+        assert_eq!(
+            keyspace_locks(&engine),
+            vec![(ks, vec![LockMode::Exclusive])]
+        );
+        assert!(
+            !load.insert(ks, &key(BIG - 1), b"dup").expect("insert"),
+            "{level}: the row committed before the snapshot is found"
+        );
+        assert!(
+            !load.insert(ks, &key(7), b"dup").expect("insert"),
+            "{level}: its own row is found"
+        );
+        load.delete(ks, &key(8)).expect("delete");
+        assert!(
+            load.insert(ks, &key(8), b"again").expect("insert"),
+            "{level}: a row it deleted can be inserted again"
+        );
+        load.commit().expect("commit");
+        let mut check = engine.begin(IsolationLevel::RepeatableRead);
+        let rows: Vec<_> = check
+            .scan(ks, ..)
+            .expect("scan")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(rows.len(), BIG, "{level}");
+        assert_eq!(
+            check.get(ks, &key(BIG - 1)).expect("get"),
+            Some(b"before".to_vec())
+        );
+        assert_eq!(
+            check.get(ks, &key(8)).expect("get"),
+            Some(b"again".to_vec())
+        );
+    }
+}
+
 #[test]
 fn a_prepared_escalated_transaction_keeps_its_keyspace_through_a_restart() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -25,7 +25,7 @@
 use isodb_engine::txn::{Keyspace, Transaction};
 
 use crate::catalog::{IndexDef, TableDef};
-use crate::encoding::{decode_key, decode_row, encode_key, encode_row};
+use crate::encoding::{decode_key, decode_row, encode_columns, encode_key, encode_row};
 use crate::error::{Error, Result};
 use crate::types::Value;
 
@@ -39,21 +39,12 @@ pub fn index_keyspace(index: &IndexDef) -> Keyspace {
     Keyspace::new(index.id)
 }
 
-/// The primary-key values of a row (or its row id).
-pub fn primary_key_values(table: &TableDef, row: &[Value], row_id: Option<i64>) -> Vec<Value> {
-    if table.has_row_id() {
-        return vec![Value::Integer(row_id.unwrap_or_default())];
-    }
-    table
-        .primary_key
-        .iter()
-        .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
-        .collect()
-}
-
-/// The engine key of a row.
+/// The engine key of a row: its primary key (or row id), encoded.
 pub fn row_key(table: &TableDef, row: &[Value], row_id: Option<i64>) -> Vec<u8> {
-    encode_key(&primary_key_values(table, row, row_id))
+    if table.has_row_id() {
+        return encode_key(&[Value::Integer(row_id.unwrap_or_default())]);
+    }
+    encode_columns(row, &table.primary_key)
 }
 
 /// Decodes a stored row; with `with_row_id` the row id (from the key) is
@@ -75,18 +66,22 @@ pub fn decode_stored_row(
     Ok(row)
 }
 
-/// The key and value of a row's entry in `index`.
-fn index_entry(index: &IndexDef, row: &[Value], pk: &[Value]) -> (Vec<u8>, Vec<u8>) {
-    let mut values: Vec<Value> = index
+/// The key and value of a row's entry in `index`, given the row's key
+/// `row_key`: a unique index maps its columns to the row key; any other
+/// index entry (and a unique one with a NULL) is its columns followed by
+/// the row key, with an empty value. (Keys concatenate, so the entry key
+/// is the key of the index columns and the primary-key columns together.)
+fn index_entry(index: &IndexDef, row: &[Value], row_key: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let mut key = encode_columns(row, &index.columns);
+    let has_null = index
         .columns
         .iter()
-        .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
-        .collect();
-    if index.unique && !values.iter().any(Value::is_null) {
-        (encode_key(&values), encode_key(pk))
+        .any(|&i| row.get(i).is_none_or(Value::is_null));
+    if index.unique && !has_null {
+        (key, row_key.to_vec())
     } else {
-        values.extend(pk.iter().cloned());
-        (encode_key(&values), Vec::new())
+        key.extend_from_slice(row_key);
+        (key, Vec::new())
     }
 }
 
@@ -136,8 +131,7 @@ pub fn insert_row(
 ) -> Result<()> {
     check_not_null(table, row)?;
     let bytes = encode_row(row, &table.schema())?;
-    let pk = primary_key_values(table, row, row_id);
-    let key = encode_key(&pk);
+    let key = row_key(table, row, row_id);
     let keyspace = table_keyspace(table);
     if table.has_row_id() {
         txn.put(keyspace, &key, &bytes)?;
@@ -148,7 +142,7 @@ pub fn insert_row(
         });
     }
     for index in &table.indexes {
-        insert_index_entry(txn, table, index, row, &pk)?;
+        insert_index_entry(txn, table, index, row, &key)?;
     }
     Ok(())
 }
@@ -159,9 +153,9 @@ fn insert_index_entry(
     table: &TableDef,
     index: &IndexDef,
     row: &[Value],
-    pk: &[Value],
+    row_key: &[u8],
 ) -> Result<()> {
-    let (entry_key, entry_value) = index_entry(index, row, pk);
+    let (entry_key, entry_value) = index_entry(index, row, row_key);
     let index_space = index_keyspace(index);
     if entry_value.is_empty() {
         txn.put(index_space, &entry_key, &entry_value)?;
@@ -198,8 +192,8 @@ pub fn update_rows(txn: &mut Transaction, table: &TableDef, changes: &[RowChange
     // First every old entry that goes away: index entries whose key
     // changes, and the rows whose primary key changes.
     for change in changes {
-        let old_pk = primary_key_values(table, &change.old, change.row_id);
-        let new_pk = primary_key_values(table, &change.new, change.row_id);
+        let old_pk = row_key(table, &change.old, change.row_id);
+        let new_pk = row_key(table, &change.new, change.row_id);
         let pk_moves = old_pk != new_pk;
         for index in &table.indexes {
             let (old_key, _) = index_entry(index, &change.old, &old_pk);
@@ -209,7 +203,7 @@ pub fn update_rows(txn: &mut Transaction, table: &TableDef, changes: &[RowChange
             }
         }
         if pk_moves {
-            txn.delete(keyspace, &encode_key(&old_pk))?;
+            txn.delete(keyspace, &old_pk)?;
         }
         moved.push((old_pk, new_pk, pk_moves));
     }
@@ -230,7 +224,7 @@ pub fn update_rows(txn: &mut Transaction, table: &TableDef, changes: &[RowChange
                 txn.put(index_keyspace(index), &new_key, &new_value)?;
             }
         }
-        txn.put(keyspace, &encode_key(&new_pk), &bytes)?;
+        txn.put(keyspace, &new_pk, &bytes)?;
     }
     Ok(())
 }
@@ -242,12 +236,12 @@ pub fn delete_row(
     row: &[Value],
     row_id: Option<i64>,
 ) -> Result<()> {
-    let pk = primary_key_values(table, row, row_id);
+    let key = row_key(table, row, row_id);
     for index in &table.indexes {
-        let (entry_key, _) = index_entry(index, row, &pk);
+        let (entry_key, _) = index_entry(index, row, &key);
         txn.delete(index_keyspace(index), &entry_key)?;
     }
-    txn.delete(table_keyspace(table), &encode_key(&pk))?;
+    txn.delete(table_keyspace(table), &key)?;
     Ok(())
 }
 
@@ -258,8 +252,7 @@ pub fn build_index(txn: &mut Transaction, table: &TableDef, index: &IndexDef) ->
         .collect::<std::result::Result<_, _>>()?;
     for (key, value) in rows {
         let row = decode_row(&value, &table.schema())?;
-        let pk = decode_key(&key)?;
-        let (entry_key, entry_value) = index_entry(index, &row, &pk);
+        let (entry_key, entry_value) = index_entry(index, &row, &key);
         let index_space = index_keyspace(index);
         if !entry_value.is_empty() && txn.get_for_update(index_space, &entry_key)?.is_some() {
             return Err(Error::UniqueViolation {

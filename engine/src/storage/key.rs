@@ -112,14 +112,91 @@ pub fn split_internal_key(ikey: &[u8]) -> (&[u8], SeqNo, ValueKind) {
 
 /// Orders internal keys: user key ascending, then newest version first.
 pub fn compare_internal_keys(a: &[u8], b: &[u8]) -> Ordering {
-    user_key(a)
-        .cmp(user_key(b))
-        .then_with(|| trailer(b).cmp(&trailer(a)))
+    compare_bytes(user_key(a), user_key(b)).then_with(|| trailer(b).cmp(&trailer(a)))
+}
+
+/// Bytewise (lexicographic) order of `a` and `b`, the same as `a.cmp(b)`,
+/// compared eight bytes at a time. Keys are short and share long prefixes
+/// (keyspace, table, leading columns), so the sorted structures spend most
+/// of their time here; inline word compares beat a `memcmp` call for them.
+#[inline]
+pub fn compare_bytes(a: &[u8], b: &[u8]) -> Ordering {
+    let common = a.len().min(b.len());
+    let mut at = 0;
+    while at + 8 <= common {
+        let (x, y) = (word_at(a, at), word_at(b, at));
+        if x != y {
+            return x.cmp(&y);
+        }
+        at += 8;
+    }
+    if at < common {
+        if common >= 8 {
+            // The last eight common bytes: they overlap bytes already found
+            // equal, so the first difference among them decides.
+            let (x, y) = (word_at(a, common - 8), word_at(b, common - 8));
+            if x != y {
+                return x.cmp(&y);
+            }
+        } else {
+            let order = a[at..common].cmp(&b[at..common]);
+            if order.is_ne() {
+                return order;
+            }
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// The eight bytes of `bytes` at `at` as a big-endian word (`at + 8` must
+/// not pass the end).
+#[inline]
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_be_bytes(word)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn compare_bytes_is_bytewise_order(
+            prefix in proptest::collection::vec(any::<u8>(), 0..20),
+            a in proptest::collection::vec(0u8..4, 0..20),
+            b in proptest::collection::vec(0u8..4, 0..20),
+        ) {
+            // Shared prefixes and a small alphabet make ties and
+            // prefix-of cases common.
+            let a = [prefix.clone(), a].concat();
+            let b = [prefix, b].concat();
+            prop_assert_eq!(compare_bytes(&a, &b), a.cmp(&b));
+            prop_assert_eq!(compare_bytes(&b, &a), b.cmp(&a));
+            prop_assert_eq!(compare_bytes(&a, &a), Ordering::Equal);
+        }
+    }
+
+    #[test]
+    fn compare_bytes_handles_zero_bytes_and_prefixes() {
+        let cases: [(&[u8], &[u8]); 6] = [
+            (b"", b""),
+            (b"", b"\0"),
+            (b"abc", b"abc\0"),
+            (b"abcdefgh", b"abcdefgh\0"),
+            (b"abcdefgh\x01", b"abcdefgh\0\xff"),
+            (
+                b"\xff\xff\xff\xff\xff\xff\xff\xff\x00",
+                b"\xff\xff\xff\xff\xff\xff\xff\xff",
+            ),
+        ];
+        for (a, b) in cases {
+            assert_eq!(compare_bytes(a, b), a.cmp(b), "{a:?} vs {b:?}");
+            assert_eq!(compare_bytes(b, a), b.cmp(a), "{b:?} vs {a:?}");
+        }
+    }
 
     #[test]
     fn newer_versions_sort_first_and_prefixes_sort_by_user_key() {

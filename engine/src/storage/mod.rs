@@ -17,7 +17,7 @@
 //! ```
 //!
 //! The module list reads like the design: [`key`] (internal keys),
-//! [`batch`], [`log`], [`memtable`], [`sstable`] (block, bloom, table
+//! [`batch`], [`log`], [`memtable`] (with [`sorted_run`]s for large batches), [`sstable`] (block, bloom, table
 //! builder/reader/iterator, cache), [`manifest`], [`version`], [`merge`] and
 //! [`scan`] (iterators), [`compaction`], [`write_path`], [`background`],
 //! [`recovery`], and [`store`], the public [`Store`].
@@ -35,6 +35,7 @@ pub mod merge;
 pub mod options;
 pub mod recovery;
 pub mod scan;
+pub mod sorted_run;
 pub mod sstable;
 pub mod store;
 pub mod version;

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use crate::storage::{Durability, SeqNo, Store, StoreOptions, WriteBatch};
+use crate::txn::escalation::KeyspaceCommits;
 use crate::txn::intents::IntentTable;
 use crate::txn::keyspace::{CATALOG_KEYSPACE, FIRST_USER_KEYSPACE, Keyspace, PREPARED_KEYSPACE};
 use crate::txn::lock::{LockInfo, LockManager, LockMode, TxnId, WaitPolicy};
@@ -91,6 +92,8 @@ pub(crate) struct EngineInner {
     pub locks: LockManager,
     pub ssi: SsiTracker,
     pub intents: Arc<IntentTable>,
+    /// The last commit in each keyspace (for clean escalated keyspaces).
+    pub keyspace_commits: KeyspaceCommits,
     pub options: EngineOptions,
     next_txn: AtomicU64,
     pub active: Mutex<HashMap<TxnId, ActiveTxn>>,
@@ -132,6 +135,7 @@ impl Engine {
         let store = Store::open(dir.as_ref(), options.store.clone())?;
         let intents = Arc::new(IntentTable::default());
         let inner = EngineInner {
+            keyspace_commits: KeyspaceCommits::new(store.last_seq()),
             store,
             locks: LockManager::new(),
             ssi: SsiTracker::new(Arc::clone(&intents)),
@@ -181,7 +185,9 @@ impl Engine {
             Keyspace::new(CATALOG_KEYSPACE).key(name.as_bytes()),
             id.to_be_bytes(),
         );
-        self.inner.store.write_with(batch, Durability::Sync)?;
+        let seq = self.inner.store.write_with(batch, Durability::Sync)?;
+        let catalog = Keyspace::new(CATALOG_KEYSPACE);
+        self.inner.keyspace_commits.record([catalog], seq);
         keyspaces.insert(name.to_string(), ks);
         Ok(ks)
     }
@@ -210,7 +216,7 @@ impl Engine {
     pub fn commit_prepared(&self, id: TxnId) -> Result<CommitTs> {
         let prepared = self.take_prepared(id)?;
         let mut batch = WriteBatch::new();
-        for (key, value) in &prepared.writes {
+        for (key, value) in prepared.writes.iter() {
             match value {
                 Some(v) => batch.put(key, v),
                 None => batch.delete(key),
@@ -222,6 +228,13 @@ impl Engine {
                 if prepared.tracked {
                     self.inner.ssi.committed(id, seq, prepared.writes.keys());
                 }
+                let mut written: Vec<Keyspace> = prepared
+                    .writes
+                    .keys()
+                    .filter_map(|k| Keyspace::of(k))
+                    .collect();
+                written.dedup();
+                self.inner.keyspace_commits.record(written, seq);
                 self.inner.remove_intents(id, prepared.writes.keys());
                 self.inner.finish(id);
                 Ok(seq)
@@ -313,9 +326,9 @@ pub(crate) fn prepared_key(id: TxnId) -> Vec<u8> {
 
 impl EngineInner {
     /// Withdraws the per-key intents of a finished transaction on `written`.
-    pub fn remove_intents<'a>(&self, id: TxnId, written: impl Iterator<Item = &'a Vec<u8>>) {
+    pub fn remove_intents<K: AsRef<[u8]>>(&self, id: TxnId, written: impl Iterator<Item = K>) {
         for key in written {
-            self.intents.remove(key, id);
+            self.intents.remove(key.as_ref(), id);
         }
     }
 
@@ -387,7 +400,7 @@ impl EngineInner {
                 }
                 self.locks
                     .acquire(id, key, LockMode::Exclusive, WaitPolicy::NoWait)?;
-                self.intents.put(key.clone(), id, value.clone());
+                self.intents.put(key.to_vec(), id, value.clone());
             }
             max_id = max_id.max(id);
             prepared.insert(

@@ -31,10 +31,11 @@ use crossbeam_skiplist::SkipMap;
 use parking_lot::RwLock;
 
 use crate::txn::lock::TxnId;
+use crate::txn::write_set::WriteSet;
 
 /// A transaction's write set, shared with the intent table once it writes
-/// in bulk: stored key → new value (`None` = delete).
-pub type SharedWrites = Arc<RwLock<BTreeMap<Vec<u8>, Option<Vec<u8>>>>>;
+/// in bulk.
+pub type SharedWrites = Arc<RwLock<WriteSet>>;
 
 /// An uncommitted write: its transaction and the new value (`None` = delete).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,13 +113,7 @@ impl IntentTable {
             return writers;
         }
         for (txn, writes) in self.bulk.read().iter() {
-            if !writers.contains(txn)
-                && writes
-                    .read()
-                    .range::<[u8], _>((lower, upper))
-                    .next()
-                    .is_some()
-            {
+            if !writers.contains(txn) && writes.read().any_in(lower, upper) {
                 writers.push(*txn);
             }
         }
@@ -149,9 +144,7 @@ impl IntentTable {
         }
         let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = found.drain(..).collect();
         for writes in others {
-            for (key, value) in writes.read().range::<[u8], _>((lower, upper)) {
-                merged.insert(key.clone(), value.clone());
-            }
+            merged.extend(writes.read().range(lower, upper));
         }
         merged.into_iter().collect()
     }

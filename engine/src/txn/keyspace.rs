@@ -9,6 +9,8 @@
 
 use std::ops::Bound;
 
+use crate::txn::write_set::WriteKey;
+
 /// Keyspace of the name → id catalog.
 pub(crate) const CATALOG_KEYSPACE: u32 = 0;
 /// Keyspace of durable prepared-transaction records.
@@ -41,6 +43,11 @@ impl Keyspace {
         full.extend_from_slice(&self.id.to_be_bytes());
         full.extend_from_slice(key);
         full
+    }
+
+    /// [`Keyspace::key`] as a write-set key (inline when short).
+    pub(crate) fn write_key(self, key: &[u8]) -> WriteKey {
+        WriteKey::from_parts(&self.id.to_be_bytes(), key)
     }
 
     /// The keyspace a stored key belongs to (`None` for a key shorter than

@@ -90,6 +90,7 @@ pub mod prepared;
 pub mod savepoint;
 pub mod ssi;
 pub mod transaction;
+pub mod write_set;
 
 pub use engine::{Engine, EngineOptions, InDoubt, TransactionInfo, TransactionOptions};
 pub use keyspace::{FIRST_USER_KEYSPACE, Keyspace};

@@ -12,15 +12,12 @@
 //! `rollback_prepared` deletes the record. After a crash the records left
 //! are the transactions still in doubt.
 
-use std::collections::BTreeMap;
-
 use crate::storage::coding::{Decoder, put_bytes, put_varint};
 use crate::txn::IsolationLevel;
+use crate::txn::write_set::WriteKey;
+pub use crate::txn::write_set::WriteSet;
 
 const FORMAT: u8 = 1;
-
-/// A prepared transaction's write set: stored key → new value (`None` = delete).
-pub type WriteSet = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 /// Encodes a prepared transaction's level and writes.
 pub fn encode(level: IsolationLevel, writes: &WriteSet) -> Vec<u8> {
@@ -49,7 +46,7 @@ pub fn decode(bytes: &[u8]) -> Option<(IsolationLevel, WriteSet)> {
     let count = d.varint()?;
     let mut writes = WriteSet::new();
     for _ in 0..count {
-        let key = d.bytes()?.to_vec();
+        let key = WriteKey::from(d.bytes()?);
         let value = match d.u8()? {
             1 => Some(d.bytes()?.to_vec()),
             0 => None,
@@ -80,8 +77,8 @@ mod tests {
     #[test]
     fn round_trips_and_rejects_damage() {
         let mut writes = WriteSet::new();
-        writes.insert(b"a".to_vec(), Some(b"1".to_vec()));
-        writes.insert(b"b".to_vec(), None);
+        writes.insert(WriteKey::from(&b"a"[..]), Some(b"1".to_vec()));
+        writes.insert(WriteKey::from(&b"b"[..]), None);
         let bytes = encode(IsolationLevel::RepeatableRead, &writes);
         assert_eq!(
             decode(&bytes),

@@ -53,9 +53,9 @@ impl UndoLog {
     }
 
     /// Records `key`'s state before a write, if a savepoint is open.
-    pub(crate) fn record(&mut self, key: &[u8], previous: Previous) {
+    pub(crate) fn record(&mut self, key: Vec<u8>, previous: Previous) {
         if self.is_recording() {
-            self.entries.push((key.to_vec(), previous));
+            self.entries.push((key, previous));
         }
     }
 
@@ -103,7 +103,7 @@ mod tests {
     #[test]
     fn writes_before_the_first_savepoint_are_not_recorded() {
         let mut log = UndoLog::default();
-        log.record(b"a", None);
+        log.record(b"a".to_vec(), None);
         assert!(!log.is_recording());
         let s = log.mark();
         assert_eq!(log.rollback_to(s), Some(Vec::new()));
@@ -113,10 +113,10 @@ mod tests {
     fn rollback_returns_later_entries_newest_first_and_keeps_the_mark() {
         let mut log = UndoLog::default();
         let s1 = log.mark();
-        log.record(b"a", Some(Some(b"1".to_vec())));
-        log.record(b"b", None);
+        log.record(b"a".to_vec(), Some(Some(b"1".to_vec())));
+        log.record(b"b".to_vec(), None);
         let s2 = log.mark();
-        log.record(b"a", Some(Some(b"2".to_vec())));
+        log.record(b"a".to_vec(), Some(Some(b"2".to_vec())));
         let undone = log.rollback_to(s1).expect("s1 is open");
         assert_eq!(
             undone,
@@ -128,7 +128,7 @@ mod tests {
         );
         // s2 was taken after s1: gone. s1 stays open and can be used again.
         assert_eq!(log.rollback_to(s2), None);
-        log.record(b"c", None);
+        log.record(b"c".to_vec(), None);
         assert_eq!(log.rollback_to(s1), Some(vec![(b"c".to_vec(), None)]));
     }
 
@@ -137,7 +137,7 @@ mod tests {
         let mut log = UndoLog::default();
         let s1 = log.mark();
         let s2 = log.mark();
-        log.record(b"a", None);
+        log.record(b"a".to_vec(), None);
         assert!(log.release(s1));
         assert!(!log.release(s2));
         assert_eq!(log.rollback_to(s1), None);
@@ -151,9 +151,9 @@ mod tests {
     fn releasing_an_inner_savepoint_keeps_the_outer_one_recording() {
         let mut log = UndoLog::default();
         let outer = log.mark();
-        log.record(b"a", None);
+        log.record(b"a".to_vec(), None);
         let inner = log.mark();
-        log.record(b"b", None);
+        log.record(b"b".to_vec(), None);
         assert!(log.release(inner));
         assert!(log.is_recording());
         let undone = log.rollback_to(outer).expect("outer is open");

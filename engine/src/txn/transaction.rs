@@ -17,6 +17,7 @@
 //! releasing its locks; every later call says it was aborted.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,6 +32,7 @@ use crate::txn::keyspace::Keyspace;
 use crate::txn::lock::{LockMode, TxnId, WaitPolicy};
 use crate::txn::overlay::OverlayScan;
 use crate::txn::savepoint::{SavepointId, UndoLog};
+use crate::txn::write_set::WriteKey;
 use crate::txn::{CommitTs, IsolationLevel, prepared};
 use crate::{Error, Result};
 
@@ -141,12 +143,15 @@ impl Transaction {
 
     /// True when this transaction has written (or deleted) a key of `ks`.
     pub fn has_writes_in(&self, ks: Keyspace) -> bool {
+        // Every write locks its row (or its keyspace) first.
+        if !self.keyspace_locks.has_locked_in(ks) {
+            return false;
+        }
         let (lower, upper) = ks.bounds(Bound::Unbounded, Bound::Unbounded);
-        self.writes
-            .read()
-            .range::<Vec<u8>, _>((lower, upper))
-            .next()
-            .is_some()
+        self.writes.read().any_in(
+            lower.as_ref().map(Vec::as_slice),
+            upper.as_ref().map(Vec::as_slice),
+        )
     }
 
     /// Changes how long this transaction waits for row locks (`None`: until granted).
@@ -222,7 +227,7 @@ impl Transaction {
     /// Reads `key` of keyspace `ks`.
     pub fn get(&mut self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.check_active()?;
-        let full = ks.key(key);
+        let full = ks.write_key(key);
         if let Some(own) = self.writes.read().get(&full) {
             return Ok(own.clone());
         }
@@ -267,15 +272,7 @@ impl Transaction {
         } else {
             self.engine.store.scan_at((lo, hi), self.snapshot.seq())
         };
-        if !is_empty_range(&lower, &upper) {
-            for (key, value) in self
-                .writes
-                .read()
-                .range::<Vec<u8>, _>((lower.clone(), upper.clone()))
-            {
-                overlay.insert(key.clone(), value.clone());
-            }
-        }
+        overlay.extend(self.writes.read().range(lo, hi));
         let rows = OverlayScan::new(base, overlay.into_iter().collect());
         Ok(Box::new(rows.map(move |row| {
             row.map(|(key, value)| (ks.strip(&key).map(<[u8]>::to_vec).unwrap_or(key), value))
@@ -284,39 +281,56 @@ impl Transaction {
 
     /// Writes `value` under `key`.
     pub fn put(&mut self, ks: Keyspace, key: &[u8], value: &[u8]) -> Result<()> {
-        self.write(ks.key(key), Some(value.to_vec()))
+        self.write(ks.write_key(key), Some(value.to_vec()))
     }
 
     /// Deletes `key` (a no-op if it does not exist, but it still locks the row).
     pub fn delete(&mut self, ks: Keyspace, key: &[u8]) -> Result<()> {
-        self.write(ks.key(key), None)
+        self.write(ks.write_key(key), None)
     }
 
-    fn write(&mut self, full: Vec<u8>, value: Option<Vec<u8>>) -> Result<()> {
+    fn write(&mut self, full: WriteKey, value: Option<Vec<u8>>) -> Result<()> {
         self.check_active()?;
         if self.read_only {
             return Err(Error::ReadOnlyTransaction("a write".into()));
         }
-        let first = !self.writes.read().contains_key(&full);
-        if first {
-            let locked = self.lock_row(&full, LockMode::Exclusive, self.wait_policy());
-            self.guard(locked)?;
+        if self.needs_no_row_lock(&full) {
+            // Nothing to lock or check: one write-set insert.
+            let key = (self.level == IsolationLevel::Serializable).then(|| full.clone());
+            if self.record_write(full, value)
+                && let Some(key) = key
+            {
+                let tracked = self.engine.ssi.on_write(self.id, &key);
+                self.guard(tracked)?;
+            }
+            return Ok(());
         }
-        if first {
-            self.record_new_write(full, value)
-        } else {
+        if self.writes.read().contains_key(&full) {
             self.record_write(full, value);
-            Ok(())
+            return Ok(());
         }
+        let locked = self.lock_row(&full, LockMode::Exclusive, self.wait_policy());
+        self.guard(locked)?;
+        self.record_new_write(full, value)
+    }
+
+    /// True when a first write of `full` needs neither a row lock nor a
+    /// first-updater check: its keyspace is escalated, and clean (or the
+    /// level does not check first updaters).
+    fn needs_no_row_lock(&self, full: &[u8]) -> bool {
+        self.keyspace_locks
+            .escalation(full)
+            .is_some_and(|clean| clean || !self.level.first_updater_wins())
     }
 
     /// Records the first write of a key (its lock is held) and, at
     /// SERIALIZABLE, tells the SSI tracker — after the intent is published,
     /// as `ssi::conflicts` requires.
-    fn record_new_write(&mut self, full: Vec<u8>, value: Option<Vec<u8>>) -> Result<()> {
-        self.record_write(full.clone(), value);
-        if self.level == IsolationLevel::Serializable {
-            let tracked = self.engine.ssi.on_write(self.id, &full);
+    fn record_new_write(&mut self, full: WriteKey, value: Option<Vec<u8>>) -> Result<()> {
+        let key = (self.level == IsolationLevel::Serializable).then(|| full.clone());
+        self.record_write(full, value);
+        if let Some(key) = key {
+            let tracked = self.engine.ssi.on_write(self.id, &key);
             self.guard(tracked)?;
         }
         Ok(())
@@ -324,20 +338,24 @@ impl Transaction {
 
     /// Publishes the intent (unless the keyspace is escalated: the write set
     /// is published in bulk then) and keeps the value in the write set. The
-    /// row's exclusive lock, or its keyspace's, is held.
-    fn record_write(&mut self, full: Vec<u8>, value: Option<Vec<u8>>) {
+    /// row's exclusive lock, or its keyspace's, is held. Returns true when
+    /// the key was not in the write set before.
+    fn record_write(&mut self, full: WriteKey, value: Option<Vec<u8>>) -> bool {
         if !self.keyspace_locks.covers(&full) {
             self.engine
                 .intents
-                .put(full.clone(), self.id, value.clone());
+                .put(full.to_vec(), self.id, value.clone());
         }
+        let undo_key = self.undo.is_recording().then(|| full.to_vec());
         let mut writes = self.writes.write();
-        if self.undo.is_recording() {
-            let previous = writes.get(&full).cloned();
-            self.undo.record(&full, previous);
-        }
-        writes.insert(full, value);
+        let previous = writes.insert(full, value);
         self.write_count.store(writes.len(), Ordering::Relaxed);
+        drop(writes);
+        let first = previous.is_none();
+        if let Some(key) = undo_key {
+            self.undo.record(key, previous);
+        }
+        first
     }
 
     /// Writes `value` under `key` only if no row is there, as a locking read
@@ -353,7 +371,10 @@ impl Transaction {
         if self.read_only {
             return Err(Error::ReadOnlyTransaction("a write".into()));
         }
-        let full = ks.key(key);
+        let full = ks.write_key(key);
+        if self.needs_no_row_lock(&full) {
+            return self.insert_without_row_lock(full, value);
+        }
         let own = self.writes.read().get(&full).map(Option::is_some);
         if let Some(own) = own {
             if own {
@@ -362,7 +383,9 @@ impl Transaction {
             self.record_write(full, Some(value.to_vec()));
             return Ok(true);
         }
-        let found = self.locked_read(&full, LockMode::Exclusive, self.wait_policy());
+        let found = self
+            .lock_row(&full, LockMode::Exclusive, self.wait_policy())
+            .and_then(|newest| self.read_locked(&full, newest));
         let found = self.guard(found)?;
         if found.is_some() {
             if self.level == IsolationLevel::Serializable {
@@ -373,6 +396,55 @@ impl Transaction {
         }
         self.record_new_write(full, Some(value.to_vec()))?;
         Ok(true)
+    }
+
+    /// [`Transaction::insert`] where [`Transaction::needs_no_row_lock`]:
+    /// the own-write check and the write are one search of the write set,
+    /// with the store read between them.
+    fn insert_without_row_lock(&mut self, full: WriteKey, value: &[u8]) -> Result<bool> {
+        let writes = Arc::clone(&self.writes);
+        let mut writes = writes.write();
+        let (inserted, key) = match writes.entry(full) {
+            Entry::Occupied(mut slot) => {
+                if slot.get().is_some() {
+                    return Ok(false);
+                }
+                // Deleted earlier by this transaction: insert again.
+                let previous = slot.insert(Some(value.to_vec()));
+                if self.undo.is_recording() {
+                    self.undo.record(slot.key().to_vec(), Some(previous));
+                }
+                return Ok(true);
+            }
+            Entry::Vacant(slot) => match self.read_locked(slot.key(), None) {
+                Err(e) => {
+                    drop(writes);
+                    return self.guard(Err(e));
+                }
+                Ok(Some(_)) => (false, slot.into_key()),
+                Ok(None) => {
+                    let key = slot.key().clone();
+                    slot.insert(Some(value.to_vec()));
+                    if self.undo.is_recording() {
+                        self.undo.record(key.to_vec(), None);
+                    }
+                    (true, key)
+                }
+            },
+        };
+        self.write_count.store(writes.len(), Ordering::Relaxed);
+        drop(writes);
+        if self.level == IsolationLevel::Serializable {
+            // After the write set (published in bulk) holds the write, as
+            // `ssi::conflicts` requires; a row found was read.
+            let tracked = if inserted {
+                self.engine.ssi.on_write(self.id, &key)
+            } else {
+                self.engine.ssi.on_read(self.id, &key)
+            };
+            self.guard(tracked)?;
+        }
+        Ok(inserted)
     }
 
     /// Opens a savepoint: a mark in the write set that
@@ -401,7 +473,7 @@ impl Transaction {
             let covered = self.keyspace_locks.covers(&key);
             match previous {
                 None => {
-                    writes.remove(&key);
+                    writes.remove(&key[..]);
                     if !covered {
                         self.engine.intents.remove(&key, self.id);
                     }
@@ -410,7 +482,7 @@ impl Transaction {
                     if !covered {
                         self.engine.intents.put(key.clone(), self.id, value.clone());
                     }
-                    writes.insert(key, value);
+                    writes.insert(WriteKey::from(&key[..]), value);
                 }
             }
         }
@@ -440,9 +512,10 @@ impl Transaction {
     /// all in an escalated keyspace (see [`crate::txn::escalation`]); at
     /// REPEATABLE READ and SERIALIZABLE fails with 40001 if the row changed
     /// after our snapshot. Returns the row's newest committed version when
-    /// it looked it up (at those levels, unless the row lock was already
-    /// held: it was checked when taken, and nobody can have committed the
-    /// row since).
+    /// it looked it up: at those levels, unless the row lock was already
+    /// held (it was checked when taken, and nobody can have committed the
+    /// row since) or the keyspace is escalated and clean (no row of it
+    /// changed after the snapshot).
     fn lock_row(
         &mut self,
         full: &[u8],
@@ -458,14 +531,18 @@ impl Transaction {
             None => false,
         };
         let check = if covered {
-            true
+            self.keyspace_locks.escalation(full) == Some(false)
         } else {
             let newly = self.engine.locks.acquire(self.id, full, mode, policy)?;
             if newly
                 && let Some(ks) = keyspace
-                && self
-                    .keyspace_locks
-                    .row_locked(&self.engine.locks, self.id, ks)?
+                && self.keyspace_locks.row_locked(
+                    &self.engine.locks,
+                    &self.engine.keyspace_commits,
+                    self.id,
+                    ks,
+                    self.snapshot.seq(),
+                )?
             {
                 self.escalated(ks);
             }
@@ -492,12 +569,10 @@ impl Transaction {
     fn escalated(&self, ks: Keyspace) {
         self.engine.intents.publish_bulk(self.id, &self.writes);
         let (lower, upper) = ks.bounds(Bound::Unbounded, Bound::Unbounded);
-        for key in self
-            .writes
-            .read()
-            .range::<Vec<u8>, _>((lower, upper))
-            .map(|(k, _)| k)
-        {
+        let writes = self.writes.read();
+        let lower = lower.as_ref().map(Vec::as_slice);
+        let upper = upper.as_ref().map(Vec::as_slice);
+        for (key, _) in writes.within(lower, upper) {
             self.engine.intents.remove(key, self.id);
         }
     }
@@ -514,6 +589,13 @@ impl Transaction {
         if let Some(own) = self.writes.read().get(full) {
             return Ok(own.clone());
         }
+        self.read_locked(full, newest)
+    }
+
+    /// Reads a row this transaction has just locked and not written, as a
+    /// locking read sees it; `newest` is what [`Transaction::lock_row`]
+    /// returned.
+    fn read_locked(&self, full: &[u8], newest: Option<Option<Version>>) -> Result<Option<Vec<u8>>> {
         let version = match newest {
             // At RR/SER the newest version is no newer than the snapshot,
             // so it is the one the snapshot sees.
@@ -607,7 +689,13 @@ impl Transaction {
         if serializable {
             self.engine.ssi.committed(self.id, seq, writes.keys());
         }
+        let wrote = !writes.is_empty();
         drop(writes);
+        if wrote {
+            self.engine
+                .keyspace_commits
+                .record(self.keyspace_locks.keyspaces(), seq);
+        }
         self.finish();
         self.engine.active.lock().remove(&self.id);
         self.status = Status::Committed;
@@ -664,18 +752,6 @@ impl Transaction {
         self.engine.active.lock().remove(&self.id);
         self.status = Status::Prepared;
         Ok(self.id)
-    }
-}
-
-/// True when no key lies between the bounds (`BTreeMap::range` panics on
-/// such bounds, so they are answered without asking it).
-fn is_empty_range(lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> bool {
-    match (lower, upper) {
-        (Bound::Included(l), Bound::Included(u)) => l > u,
-        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(u) | Bound::Excluded(u)) => {
-            l >= u
-        }
-        _ => false,
     }
 }
 

@@ -67,8 +67,20 @@ const SIGN_BIT: u64 = 1 << 63;
 
 /// Encodes a tuple of values as a memcomparable key.
 pub fn encode_key(values: &[Value]) -> Vec<u8> {
-    let mut buf = Vec::new();
+    let mut buf = Vec::with_capacity(values.iter().map(encoded_len_hint).sum());
     encode_key_into(&mut buf, values);
+    buf
+}
+
+/// Encodes the columns `columns` of `row` (a missing column as NULL) as a
+/// memcomparable key: the same bytes as [`encode_key`] of those values.
+/// Keys concatenate: the key of `a ++ b` is the key of `a`, then of `b`.
+pub fn encode_columns(row: &[Value], columns: &[usize]) -> Vec<u8> {
+    let value = |i: usize| row.get(i).unwrap_or(&Value::Null);
+    let mut buf = Vec::with_capacity(columns.iter().map(|&i| encoded_len_hint(value(i))).sum());
+    for &i in columns {
+        encode_value_into(&mut buf, value(i));
+    }
     buf
 }
 
@@ -76,28 +88,41 @@ pub fn encode_key(values: &[Value]) -> Vec<u8> {
 /// index id, so that prefix and tuple order are kept.
 pub fn encode_key_into(buf: &mut Vec<u8>, values: &[Value]) {
     for value in values {
-        match value {
-            Value::Null => buf.push(TAG_NULL),
-            Value::Boolean(false) => buf.push(TAG_FALSE),
-            Value::Boolean(true) => buf.push(TAG_TRUE),
-            Value::Integer(i) => {
-                buf.push(TAG_INTEGER);
-                buf.extend_from_slice(&((*i as u64) ^ SIGN_BIT).to_be_bytes());
-            }
-            Value::Double(d) => {
-                buf.push(TAG_DOUBLE);
-                buf.extend_from_slice(&ordered_double_bits(*d).to_be_bytes());
-            }
-            Value::Text(s) => {
-                buf.push(TAG_TEXT);
-                for &byte in s.as_bytes() {
-                    buf.push(byte);
-                    if byte == 0x00 {
-                        buf.push(0xFF);
-                    }
+        encode_value_into(buf, value);
+    }
+}
+
+/// The encoded length of `value` (exact unless a text holds zero bytes).
+fn encoded_len_hint(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Boolean(_) => 1,
+        Value::Integer(_) | Value::Double(_) => 9,
+        Value::Text(s) => s.len() + 3,
+    }
+}
+
+fn encode_value_into(buf: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Null => buf.push(TAG_NULL),
+        Value::Boolean(false) => buf.push(TAG_FALSE),
+        Value::Boolean(true) => buf.push(TAG_TRUE),
+        Value::Integer(i) => {
+            buf.push(TAG_INTEGER);
+            buf.extend_from_slice(&((*i as u64) ^ SIGN_BIT).to_be_bytes());
+        }
+        Value::Double(d) => {
+            buf.push(TAG_DOUBLE);
+            buf.extend_from_slice(&ordered_double_bits(*d).to_be_bytes());
+        }
+        Value::Text(s) => {
+            buf.push(TAG_TEXT);
+            for &byte in s.as_bytes() {
+                buf.push(byte);
+                if byte == 0x00 {
+                    buf.push(0xFF);
                 }
-                buf.extend_from_slice(&[0x00, 0x00]);
             }
+            buf.extend_from_slice(&[0x00, 0x00]);
         }
     }
 }

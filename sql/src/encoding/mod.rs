@@ -12,5 +12,7 @@
 pub mod key;
 pub mod row;
 
-pub use key::{decode_key, encode_key, encode_key_into, prefix_successor, tuple_cmp};
+pub use key::{
+    decode_key, encode_columns, encode_key, encode_key_into, prefix_successor, tuple_cmp,
+};
 pub use row::{decode_row, encode_row};

@@ -39,15 +39,22 @@ pub fn encode_row(values: &[Value], schema: &[DataType]) -> Result<Vec<u8>> {
             schema.len()
         )));
     }
-    let mut buf = Vec::new();
+    let payload: usize = values
+        .iter()
+        .map(|value| match value {
+            Value::Text(s) => s.len() + 5,
+            _ => 10,
+        })
+        .sum();
+    let mut buf = Vec::with_capacity(10 + values.len().div_ceil(8) + payload);
     put_varint(&mut buf, values.len() as u64);
-    let mut bitmap = vec![0u8; values.len().div_ceil(8)];
+    let bitmap_at = buf.len();
+    buf.resize(bitmap_at + values.len().div_ceil(8), 0);
     for (i, value) in values.iter().enumerate() {
         if value.is_null() {
-            bitmap[i / 8] |= 1 << (i % 8);
+            buf[bitmap_at + i / 8] |= 1 << (i % 8);
         }
     }
-    buf.extend_from_slice(&bitmap);
     for (i, (value, &data_type)) in values.iter().zip(schema).enumerate() {
         match (value, data_type) {
             (Value::Null, _) => {}
