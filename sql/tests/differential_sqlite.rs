@@ -487,11 +487,18 @@ fn cells_agree(x: &Cell, y: &Cell) -> bool {
     }
 }
 
+/// A number cell; -0.0 and 0.0 are one value in SQL (SQLite keeps the
+/// sign of `abs(-0.0)`, isodb does not), so both become 0.0 before rows
+/// are sorted for the multiset comparison.
+fn number(n: f64) -> Cell {
+    Cell::Number(if n == 0.0 { 0.0 } else { n })
+}
+
 fn from_isodb(value: &Value) -> Cell {
     match value {
         Value::Null => Cell::Null,
         Value::Integer(i) => Cell::Number(*i as f64),
-        Value::Double(d) => Cell::Number(*d),
+        Value::Double(d) => number(*d),
         Value::Text(t) => Cell::Text(t.clone()),
         Value::Boolean(b) => Cell::Number(f64::from(u8::from(*b))),
     }
@@ -502,7 +509,7 @@ fn from_sqlite(value: rusqlite::types::ValueRef<'_>) -> Cell {
     match value {
         ValueRef::Null => Cell::Null,
         ValueRef::Integer(i) => Cell::Number(i as f64),
-        ValueRef::Real(d) => Cell::Number(d),
+        ValueRef::Real(d) => number(d),
         ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
         ValueRef::Blob(b) => Cell::Text(format!("blob {b:?}")),
     }

@@ -51,6 +51,14 @@ impl WriteBatch {
         }
     }
 
+    /// An empty batch with room for `bytes` bytes of operations (each costs
+    /// its key and value plus up to 11 bytes of kind and lengths).
+    pub fn with_capacity(bytes: usize) -> Self {
+        let mut rep = Vec::with_capacity(HEADER_LEN + bytes);
+        rep.resize(HEADER_LEN, 0);
+        WriteBatch { rep, count: 0 }
+    }
+
     /// Adds a put of `value` under `key`.
     pub fn put(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> &mut Self {
         self.rep.push(ValueKind::Put as u8);

@@ -391,7 +391,7 @@ impl EngineInner {
                     "malformed prepared-transaction record",
                 ));
             };
-            for (key, value) in &writes {
+            for (key, value) in writes.iter() {
                 // The keyspace's intention lock first, as every row lock
                 // has one: no one may escalate over a prepared row.
                 if let Some(ks) = Keyspace::of(key) {

@@ -23,7 +23,7 @@ const FORMAT: u8 = 1;
 pub fn encode(level: IsolationLevel, writes: &WriteSet) -> Vec<u8> {
     let mut out = vec![FORMAT, level_byte(level)];
     put_varint(&mut out, writes.len() as u64);
-    for (key, value) in writes {
+    for (key, value) in writes.iter() {
         put_bytes(&mut out, key);
         match value {
             Some(v) => {

@@ -17,7 +17,6 @@
 //! releasing its locks; every later call says it was aborted.
 
 use std::collections::BTreeMap;
-use std::collections::btree_map::Entry;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -404,33 +403,33 @@ impl Transaction {
     fn insert_without_row_lock(&mut self, full: WriteKey, value: &[u8]) -> Result<bool> {
         let writes = Arc::clone(&self.writes);
         let mut writes = writes.write();
-        let (inserted, key) = match writes.entry(full) {
-            Entry::Occupied(mut slot) => {
-                if slot.get().is_some() {
-                    return Ok(false);
-                }
+        let recording = self.undo.is_recording();
+        match writes.get(&full) {
+            Some(Some(_)) => return Ok(false),
+            Some(None) => {
                 // Deleted earlier by this transaction: insert again.
-                let previous = slot.insert(Some(value.to_vec()));
-                if self.undo.is_recording() {
-                    self.undo.record(slot.key().to_vec(), Some(previous));
+                let undo_key = recording.then(|| full.to_vec());
+                let previous = writes.insert(full, Some(value.to_vec()));
+                if let Some(key) = undo_key {
+                    self.undo.record(key, previous);
                 }
                 return Ok(true);
             }
-            Entry::Vacant(slot) => match self.read_locked(slot.key(), None) {
-                Err(e) => {
-                    drop(writes);
-                    return self.guard(Err(e));
+            None => {}
+        }
+        let inserted = match self.read_locked(&full, None) {
+            Err(e) => {
+                drop(writes);
+                return self.guard(Err(e));
+            }
+            Ok(Some(_)) => false,
+            Ok(None) => {
+                writes.insert(full.clone(), Some(value.to_vec()));
+                if recording {
+                    self.undo.record(full.to_vec(), None);
                 }
-                Ok(Some(_)) => (false, slot.into_key()),
-                Ok(None) => {
-                    let key = slot.key().clone();
-                    slot.insert(Some(value.to_vec()));
-                    if self.undo.is_recording() {
-                        self.undo.record(key.to_vec(), None);
-                    }
-                    (true, key)
-                }
-            },
+                true
+            }
         };
         self.write_count.store(writes.len(), Ordering::Relaxed);
         drop(writes);
@@ -438,9 +437,9 @@ impl Transaction {
             // After the write set (published in bulk) holds the write, as
             // `ssi::conflicts` requires; a row found was read.
             let tracked = if inserted {
-                self.engine.ssi.on_write(self.id, &key)
+                self.engine.ssi.on_write(self.id, &full)
             } else {
-                self.engine.ssi.on_read(self.id, &key)
+                self.engine.ssi.on_read(self.id, &full)
             };
             self.guard(tracked)?;
         }
@@ -670,7 +669,11 @@ impl Transaction {
         let seq = if writes.is_empty() {
             self.engine.store.last_seq()
         } else {
-            let mut batch = WriteBatch::new();
+            let bytes = writes
+                .iter()
+                .map(|(key, value)| key.len() + value.as_ref().map_or(0, Vec::len) + 11)
+                .sum();
+            let mut batch = WriteBatch::with_capacity(bytes);
             for (key, value) in writes.iter() {
                 match value {
                     Some(v) => batch.put(key, v),
