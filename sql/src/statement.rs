@@ -165,11 +165,14 @@ impl Prepared {
         let view = (txn.level() != IsolationLevel::ReadUncommitted
             && !txn.has_writes_in(catalog.keyspace()))
         .then(|| (txn.id(), txn.snapshot_seq()));
+        if let Some(cached) = self.lock().as_ref()
+            && view.is_some()
+            && cached.validated == view
+        {
+            return Ok((Arc::clone(&cached.plan), cached.param_count));
+        }
         let cached = self.lock().clone();
         if let Some(cached) = cached {
-            if view.is_some() && cached.validated == view {
-                return Ok((cached.plan, cached.param_count));
-            }
             let mut valid = true;
             for (name, stored) in &cached.tables {
                 if catalog.table_bytes(txn, name)?.as_deref() != Some(stored.as_slice()) {
