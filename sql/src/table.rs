@@ -87,11 +87,22 @@ fn index_entry(index: &IndexDef, row: &[Value], row_key: &[u8]) -> (Vec<u8>, Vec
 
 /// The primary-key values an index entry points to.
 pub fn index_entry_key_values(index: &IndexDef, key: &[u8], value: &[u8]) -> Result<Vec<Value>> {
-    let mut values = decode_key(key)?;
-    if values.len() > index.columns.len() {
-        Ok(values.split_off(index.columns.len()))
+    Ok(index_entry_values(index, key, value)?.1)
+}
+
+/// The values an index entry holds: its index columns' and the primary
+/// key's (of the row it points to).
+pub fn index_entry_values(
+    index: &IndexDef,
+    key: &[u8],
+    value: &[u8],
+) -> Result<(Vec<Value>, Vec<Value>)> {
+    let mut indexed = decode_key(key)?;
+    if indexed.len() > index.columns.len() {
+        let pk = indexed.split_off(index.columns.len());
+        Ok((indexed, pk))
     } else {
-        decode_key(value)
+        Ok((indexed, decode_key(value)?))
     }
 }
 

@@ -281,6 +281,45 @@ fn predicate_write_skew_over_an_index_range_aborts_at_serializable_only() {
     }
 }
 
+/// The same skew when both reads are answered from the index alone (no
+/// row is read): the index range each scan registers still conflicts with
+/// the other's update, which moves an entry into it.
+#[test]
+fn predicate_write_skew_through_index_only_scans_aborts_at_serializable_only() {
+    for (level, expect_both) in [
+        (IsolationLevel::RepeatableRead, true),
+        (IsolationLevel::Serializable, false),
+    ] {
+        let db = open();
+        setup_ranges(&db);
+        let low = "SELECT id, v FROM r WHERE v BETWEEN 0 AND 39";
+        let high = "SELECT id, v FROM r WHERE v >= 40 AND v < 80";
+        let mut s = db.session();
+        for read in [low, high] {
+            let plan: Vec<String> = s
+                .query(&format!("EXPLAIN {read}"), &[])
+                .expect("explain")
+                .iter()
+                .map(|r| r.get(0).expect("text"))
+                .collect();
+            let plan = plan.join("\n");
+            assert!(
+                plan.contains("using r_v") && plan.contains("index only"),
+                "{plan}"
+            );
+        }
+        assert_eq!(ints(&mut s, low), [[1, 10], [2, 30]]);
+        let (a, b) = two_predicates(
+            &db,
+            level,
+            (low, "UPDATE r SET v = 60 WHERE id = 1"),
+            (high, "UPDATE r SET v = 20 WHERE id = 3"),
+        );
+        assert_eq!(a && b, expect_both, "{level}: a {a}, b {b}");
+        assert!(a || b, "{level}: one of them must commit");
+    }
+}
+
 #[test]
 fn phantoms_through_full_scans_and_updates_are_caught() {
     let db = open();

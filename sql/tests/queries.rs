@@ -324,6 +324,57 @@ fn dml_with_returning() {
     assert_eq!(flat(&mut s, "SELECT count(*) FROM copy"), ["0"]);
 }
 
+/// An index-only scan returns exactly what fetching the rows returns,
+/// NULLs, text keys, unique and non-unique indexes included.
+#[test]
+fn index_only_scans_return_what_the_rows_hold() {
+    let (_db, mut s) = session();
+    s.execute(
+        "CREATE TABLE io (a INT, b TEXT, c INT, d BOOLEAN, e DOUBLE, PRIMARY KEY (b, a));
+         CREATE INDEX io_c ON io (c, d);
+         CREATE UNIQUE INDEX io_e ON io (e, a);
+         INSERT INTO io VALUES
+           (1, 'x', 5, true, -0.0), (2, 'y''z', 5, NULL, 2.5),
+           (3, 'z', NULL, false, NULL), (4, '', 7, true, 1.0), (5, 'x', 6, false, 3.0)",
+    )
+    .expect("setup");
+    let explain = |s: &mut Session, sql: &str| flat(s, &format!("EXPLAIN {sql}")).join("\n");
+    for (covered, fetched) in [
+        (
+            "SELECT a, b, c, d FROM io WHERE c >= 5 ORDER BY a",
+            "SELECT a, b, c, d, e FROM io WHERE c >= 5 ORDER BY a",
+        ),
+        (
+            "SELECT b, a, d FROM io WHERE c = 5 AND d IS NULL ORDER BY a",
+            "SELECT b, a, d, e FROM io WHERE c = 5 AND d IS NULL ORDER BY a",
+        ),
+    ] {
+        assert!(explain(&mut s, covered).contains("index only"), "{covered}");
+        assert!(
+            !explain(&mut s, fetched).contains("index only"),
+            "{fetched}"
+        );
+        let width = if covered.starts_with("SELECT a, b, c, d") {
+            4
+        } else {
+            3
+        };
+        let covered_rows = flat(&mut s, covered);
+        let fetched_rows: Vec<String> = rows(&mut s, fetched)
+            .into_iter()
+            .map(|row| row[..width].join("|"))
+            .collect();
+        assert_eq!(covered_rows, fetched_rows, "{covered}");
+        assert!(!covered_rows.is_empty());
+    }
+    // DOUBLE columns are not taken from keys (-0.0 and 0.0 share one).
+    let plan = explain(&mut s, "SELECT a, e FROM io WHERE e >= -1.0");
+    assert!(
+        plan.contains("using io_e") && !plan.contains("index only"),
+        "{plan}"
+    );
+}
+
 #[test]
 fn explain_shows_the_access_path() {
     let (_db, mut s) = session();
@@ -356,6 +407,24 @@ fn explain_shows_the_access_path() {
     );
     let plan = explain(&mut s, "SELECT * FROM k WHERE b = 2");
     assert!(plan.contains("Full scan on k"), "{plan}");
+    // Index-only when the query reads only the index's and the key's columns.
+    let plan = explain(&mut s, "SELECT a, b, c FROM k WHERE c = 'x'");
+    assert!(plan.contains("(c = 'x'), index only"), "{plan}");
+    let plan = explain(&mut s, "SELECT a + b FROM k WHERE d > 1 AND a < 3 + b");
+    assert!(plan.contains("using k_d (d > 1), index only"), "{plan}");
+    for fetched in [
+        "SELECT a, d FROM k WHERE c = 'x'",
+        "SELECT * FROM k WHERE c = 'x'",
+        "SELECT a FROM k WHERE c = 'x' AND d = 1",
+        "SELECT a, (SELECT count(*) FROM k AS i WHERE i.a = k.a) FROM k WHERE c = 'x'",
+        "SELECT a FROM k WHERE c = 'x' FOR UPDATE",
+    ] {
+        let plan = explain(&mut s, fetched);
+        assert!(
+            plan.contains("using k_c") && !plan.contains("index only"),
+            "{fetched}: {plan}"
+        );
+    }
     let plan = explain(&mut s, "UPDATE k SET c = 'y' WHERE a = 1 AND b = 1");
     assert!(plan.contains("Primary key lookup on k"), "{plan}");
 }

@@ -20,13 +20,15 @@
 
 use std::ops::Bound;
 
-use crate::catalog::TableDef;
+use crate::catalog::{IndexDef, TableDef};
 use crate::encoding::{encode_key, prefix_successor};
 use crate::error::{Error, Result};
 use crate::exec::eval::{eval, holds};
 use crate::exec::{ExecContext, Row};
 use crate::plan::{Access, Expr, KeyRange};
-use crate::table::{decode_stored_row, index_entry_key_values, index_keyspace, table_keyspace};
+use crate::table::{
+    decode_stored_row, index_entry_key_values, index_entry_values, index_keyspace, table_keyspace,
+};
 use crate::types::{DataType, Value};
 
 /// A range of encoded keys.
@@ -214,32 +216,38 @@ pub fn scan(
             KeyBounds::Everything => scan_rows(table, None, with_row_id, ctx)?,
             KeyBounds::Range(lo, hi) => scan_rows(table, Some((lo, hi)), with_row_id, ctx)?,
         },
-        Access::IndexScan { index, range } => {
-            match key_bounds(&key_types(&index.columns), range, ctx)? {
-                KeyBounds::Empty => Vec::new(),
-                KeyBounds::Everything => scan_rows(table, None, with_row_id, ctx)?,
-                KeyBounds::Range(lo, hi) => {
-                    let entries: Vec<(Vec<u8>, Vec<u8>)> = ctx
-                        .txn
-                        .scan(index_keyspace(index), slice_bounds(&(lo, hi)))?
-                        .collect::<std::result::Result<_, _>>()?;
-                    let mut rows = Vec::with_capacity(entries.len());
-                    for (entry_key, entry_value) in entries {
-                        let pk = index_entry_key_values(index, &entry_key, &entry_value)?;
-                        let key = encode_key(&pk);
-                        let value = ctx.txn.get(table_keyspace(table), &key)?.ok_or_else(|| {
-                            Error::corrupt(
-                                "index",
-                                0,
-                                format!("index {} points to a missing row", index.name),
-                            )
-                        })?;
-                        rows.push(decode_stored_row(table, &key, &value, with_row_id)?);
+        Access::IndexScan {
+            index,
+            range,
+            covering,
+        } => match key_bounds(&key_types(&index.columns), range, ctx)? {
+            KeyBounds::Empty => Vec::new(),
+            KeyBounds::Everything => scan_rows(table, None, with_row_id, ctx)?,
+            KeyBounds::Range(lo, hi) => {
+                let entries: Vec<(Vec<u8>, Vec<u8>)> = ctx
+                    .txn
+                    .scan(index_keyspace(index), slice_bounds(&(lo, hi)))?
+                    .collect::<std::result::Result<_, _>>()?;
+                let mut rows = Vec::with_capacity(entries.len());
+                for (entry_key, entry_value) in entries {
+                    if *covering {
+                        rows.push(covered_row(table, index, &entry_key, &entry_value)?);
+                        continue;
                     }
-                    rows
+                    let pk = index_entry_key_values(index, &entry_key, &entry_value)?;
+                    let key = encode_key(&pk);
+                    let value = ctx.txn.get(table_keyspace(table), &key)?.ok_or_else(|| {
+                        Error::corrupt(
+                            "index",
+                            0,
+                            format!("index {} points to a missing row", index.name),
+                        )
+                    })?;
+                    rows.push(decode_stored_row(table, &key, &value, with_row_id)?);
                 }
+                rows
             }
-        }
+        },
     };
     let mut rows = Vec::with_capacity(candidates.len());
     for row in candidates {
@@ -248,4 +256,24 @@ pub fn scan(
         }
     }
     Ok(rows)
+}
+
+/// The row an index entry stands for, with only the columns the entry
+/// holds (the index's and the primary key's; the rest NULL), for an
+/// index-only scan ([`crate::plan::covering`]).
+fn covered_row(
+    table: &TableDef,
+    index: &IndexDef,
+    entry_key: &[u8],
+    entry_value: &[u8],
+) -> Result<Vec<Value>> {
+    let (indexed, pk) = index_entry_values(index, entry_key, entry_value)?;
+    let mut row = vec![Value::Null; table.columns.len()];
+    let columns = index.columns.iter().zip(indexed);
+    for (&column, value) in columns.chain(table.primary_key.iter().zip(pk)) {
+        if let Some(slot) = row.get_mut(column) {
+            *slot = value;
+        }
+    }
+    Ok(row)
 }

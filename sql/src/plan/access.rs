@@ -158,6 +158,7 @@ pub fn choose_access(table: &TableDef, conjuncts: &[Expr]) -> Access {
                 Access::IndexScan {
                     index: index.clone(),
                     range,
+                    covering: false,
                 },
             ));
         }
@@ -228,7 +229,7 @@ mod tests {
             Expr::Column(2),
         );
         let access = choose_access(&table(), &[flipped]);
-        let Access::IndexScan { index, range } = access else {
+        let Access::IndexScan { index, range, .. } = access else {
             panic!("expected an index scan, got {access:?}");
         };
         assert_eq!(index.name, "t_c");

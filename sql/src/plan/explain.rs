@@ -11,7 +11,8 @@
 //!
 //! The access-path lines are stable and meant to be asserted on:
 //! `Primary key lookup on T`, `Primary key range scan on T`,
-//! `Index scan on T using I`, `Full scan on T`; joins print as
+//! `Index scan on T using I` (`, index only` when the rows are not
+//! fetched), `Full scan on T`; joins print as
 //! `Hash join (inner|left)` or `Nested loop join (inner|left|cross)`.
 
 use std::ops::Bound;
@@ -118,11 +119,16 @@ fn node_lines(node: &Node, depth: usize, lines: &mut Vec<String>) {
                     table.name,
                     range_text(table, &table.primary_key, range)
                 ),
-                Access::IndexScan { index, range } => format!(
-                    "Index scan on {} using {} ({})",
+                Access::IndexScan {
+                    index,
+                    range,
+                    covering,
+                } => format!(
+                    "Index scan on {} using {} ({}){}",
                     table.name,
                     index.name,
-                    range_text(table, &index.columns, range)
+                    range_text(table, &index.columns, range),
+                    if *covering { ", index only" } else { "" }
                 ),
             };
             lines.push(format!("{indent}{line}"));

@@ -21,6 +21,7 @@
 
 pub mod access;
 pub mod binder;
+pub mod covering;
 pub mod ddl;
 pub mod dml;
 pub mod explain;
@@ -68,6 +69,9 @@ pub enum Access {
         index: IndexDef,
         /// Which index entries to read.
         range: KeyRange,
+        /// The query reads only columns the entries hold: the rows are not
+        /// fetched ([`covering`]).
+        covering: bool,
     },
 }
 

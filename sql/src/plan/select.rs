@@ -28,6 +28,7 @@ use sqlparser::ast;
 
 use crate::error::{Error, Result};
 use crate::plan::binder::{Binder, ident_name};
+use crate::plan::covering;
 use crate::plan::expr::{AggregateCall, Expr};
 use crate::plan::join::plan_from_where;
 use crate::plan::locking::{
@@ -52,8 +53,16 @@ pub fn plan_query(b: &mut Binder, query: &ast::Query) -> Result<QueryPlan> {
 }
 
 /// Plans a query that is a whole statement, where `FOR UPDATE` and `FOR
-/// SHARE` may lock its rows ([`crate::plan::locking`]).
+/// SHARE` may lock its rows ([`crate::plan::locking`]); index scans that can
+/// be answered from the index alone are marked so
+/// ([`crate::plan::covering`]).
 pub fn plan_top_query(b: &mut Binder, query: &ast::Query) -> Result<QueryPlan> {
+    let mut plan = plan_query_tree(b, query)?;
+    covering::use_covering_indexes(&mut plan.root);
+    Ok(plan)
+}
+
+fn plan_query_tree(b: &mut Binder, query: &ast::Query) -> Result<QueryPlan> {
     if query.with.is_some() {
         return Err(unsupported("WITH"));
     }
