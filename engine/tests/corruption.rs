@@ -3,10 +3,14 @@
 //! never a panic and never a wrong answer. Also the directory checks: a
 //! second opener, a foreign directory, oversized keys.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use isodb_engine::Error;
 use isodb_engine::storage::{Store, StoreOptions, TableOptions};
+
+use common::files_with;
 
 fn options() -> StoreOptions {
     StoreOptions {
@@ -24,17 +28,6 @@ fn key(i: u32) -> Vec<u8> {
 
 fn value(i: u32) -> Vec<u8> {
     format!("value{i:06}-{}", "v".repeat(40)).into_bytes()
-}
-
-fn files_with(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("read dir")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().ends_with(suffix))
-        .collect();
-    files.sort();
-    files
 }
 
 fn flip(path: &Path, offset: u64) {

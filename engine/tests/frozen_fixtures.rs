@@ -16,12 +16,16 @@
 //! `UPDATE_FIXTURES=1 cargo test -p isodb-engine --test frozen_fixtures`
 //! writes it again; do that only for a new format version, in a new folder.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use isodb_engine::Error;
 use isodb_engine::storage::{Store, StoreOptions, WriteBatch};
+
+use common::files_with;
 
 fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format-v1")
@@ -97,17 +101,6 @@ fn copy_of_fixture() -> tempfile::TempDir {
     copy
 }
 
-fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("read dir")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().ends_with(suffix))
-        .collect();
-    files.sort();
-    files
-}
-
 fn read_all(dir: &Path) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, Error> {
     let store = Store::open(dir, StoreOptions::default())?;
     let mut map = BTreeMap::new();
@@ -122,7 +115,7 @@ fn read_all(dir: &Path) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, Error> {
 fn the_version_1_fixture_opens_and_reads_back_exactly() {
     let copy = copy_of_fixture();
     assert_eq!(
-        files_ending(copy.path(), ".sst").len(),
+        files_with(copy.path(), ".sst").len(),
         1,
         "one flushed table"
     );

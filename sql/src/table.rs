@@ -12,14 +12,15 @@
 //! ```
 //!
 //! A unique entry is keyed by the indexed values alone, so two rows with
-//! the same values collide on one engine key: the insert reads it with
-//! `get_for_update`, which takes the key's lock first. A concurrent
+//! the same values collide on one engine key: the insert writes it with
+//! `Transaction::insert`, which takes the key's lock first and writes only
+//! if no entry is there. A concurrent
 //! transaction inserting the same value waits, then sees the first one's
 //! entry (or fails with 40001 at REPEATABLE READ and SERIALIZABLE), so
 //! uniqueness holds under every isolation level. Entries with a NULL never
 //! collide (NULLs are distinct, as in PostgreSQL) and use the other form.
 //! Both forms start with `enc(v)`, so one range scan of the index reads
-//! both; [`index_entry_key_values`] tells them apart by the number of
+//! both; [`index_entry_values`] tells them apart by the number of
 //! values in the key.
 
 use isodb_engine::txn::{Keyspace, Transaction};
@@ -83,11 +84,6 @@ fn index_entry(index: &IndexDef, row: &[Value], row_key: &[u8]) -> (Vec<u8>, Vec
         key.extend_from_slice(row_key);
         (key, Vec::new())
     }
-}
-
-/// The primary-key values an index entry points to.
-pub fn index_entry_key_values(index: &IndexDef, key: &[u8], value: &[u8]) -> Result<Vec<Value>> {
-    Ok(index_entry_values(index, key, value)?.1)
 }
 
 /// The values an index entry holds: its index columns' and the primary

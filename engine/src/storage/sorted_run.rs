@@ -49,10 +49,11 @@ impl SortedRun {
             append_internal_key(&mut data, op.key, first_seq + i as u64, op.kind);
             let key_len = data.len() - start;
             data.extend_from_slice(op.value);
+            // The store caps keys at 64 KiB and values at 64 MiB.
             index.push(Slot {
                 start,
-                key_len: u32::try_from(key_len).unwrap_or(u32::MAX),
-                value_len: u32::try_from(op.value.len()).unwrap_or(u32::MAX),
+                key_len: key_len as u32,
+                value_len: op.value.len() as u32,
             });
         }
         let mut run = SortedRun { data, index };

@@ -222,7 +222,6 @@ mod tests {
             mine.row_locked(&locks, &commits, 1, ks, 0)
                 .expect("escalates")
         );
-        assert!(mine.covers(&ks.key(b"row")));
         assert!(mine.covers(&ks.key(b"any row")));
         assert!(!mine.covers(&Keyspace::new(41).key(b"other")));
         assert_eq!(locks.holds(1, &ks.lock_key()), Some(LockMode::Exclusive));

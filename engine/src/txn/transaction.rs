@@ -4,9 +4,12 @@
 //! The life of a write, at every level:
 //!
 //! 1. take the row's exclusive lock (waiting behind another writer — no
-//!    dirty writes; a wait that would close a cycle fails with 40P01);
+//!    dirty writes; a wait that would close a cycle fails with 40P01), or
+//!    hold its keyspace's after lock escalation;
 //! 2. at REPEATABLE READ and SERIALIZABLE, if the row's newest committed
-//!    version is newer than our snapshot, fail with 40001 (first updater wins);
+//!    version is newer than our snapshot, fail with 40001 (first updater
+//!    wins) — not looked up in an escalated keyspace that no commit has
+//!    touched since our snapshot ([`crate::txn::escalation`]);
 //! 3. keep the new value in the private write set and publish it as an intent
 //!    (visible to READ UNCOMMITTED readers, and to the SSI tracker);
 //! 4. at SERIALIZABLE, tell the SSI tracker (it may find us a dangerous pivot).
@@ -293,24 +296,13 @@ impl Transaction {
         if self.read_only {
             return Err(Error::ReadOnlyTransaction("a write".into()));
         }
-        if self.needs_no_row_lock(&full) {
-            // Nothing to lock or check: one write-set insert.
-            let key = (self.level == IsolationLevel::Serializable).then(|| full.clone());
-            if self.record_write(full, value)
-                && let Some(key) = key
-            {
-                let tracked = self.engine.ssi.on_write(self.id, &key);
-                self.guard(tracked)?;
-            }
-            return Ok(());
+        // With nothing to lock or check, the write-set insert alone tells a
+        // first write; otherwise the lock comes before the first write.
+        if !self.needs_no_row_lock(&full) && !self.writes.read().contains_key(&full) {
+            let locked = self.lock_row(&full, LockMode::Exclusive, self.wait_policy());
+            self.guard(locked)?;
         }
-        if self.writes.read().contains_key(&full) {
-            self.record_write(full, value);
-            return Ok(());
-        }
-        let locked = self.lock_row(&full, LockMode::Exclusive, self.wait_policy());
-        self.guard(locked)?;
-        self.record_new_write(full, value)
+        self.record_tracked_write(full, value)
     }
 
     /// True when a first write of `full` needs neither a row lock nor a
@@ -322,13 +314,14 @@ impl Transaction {
             .is_some_and(|clean| clean || !self.level.first_updater_wins())
     }
 
-    /// Records the first write of a key (its lock is held) and, at
-    /// SERIALIZABLE, tells the SSI tracker — after the intent is published,
-    /// as `ssi::conflicts` requires.
-    fn record_new_write(&mut self, full: WriteKey, value: Option<Vec<u8>>) -> Result<()> {
+    /// Records a write (its lock is held) and, if it is the key's first
+    /// write at SERIALIZABLE, tells the SSI tracker — after the intent is
+    /// published, as `ssi::conflicts` requires.
+    fn record_tracked_write(&mut self, full: WriteKey, value: Option<Vec<u8>>) -> Result<()> {
         let key = (self.level == IsolationLevel::Serializable).then(|| full.clone());
-        self.record_write(full, value);
-        if let Some(key) = key {
+        if self.record_write(full, value)
+            && let Some(key) = key
+        {
             let tracked = self.engine.ssi.on_write(self.id, &key);
             self.guard(tracked)?;
         }
@@ -371,9 +364,6 @@ impl Transaction {
             return Err(Error::ReadOnlyTransaction("a write".into()));
         }
         let full = ks.write_key(key);
-        if self.needs_no_row_lock(&full) {
-            return self.insert_without_row_lock(full, value);
-        }
         let own = self.writes.read().get(&full).map(Option::is_some);
         if let Some(own) = own {
             if own {
@@ -393,57 +383,8 @@ impl Transaction {
             }
             return Ok(false);
         }
-        self.record_new_write(full, Some(value.to_vec()))?;
+        self.record_tracked_write(full, Some(value.to_vec()))?;
         Ok(true)
-    }
-
-    /// [`Transaction::insert`] where [`Transaction::needs_no_row_lock`]:
-    /// the own-write check and the write are one search of the write set,
-    /// with the store read between them.
-    fn insert_without_row_lock(&mut self, full: WriteKey, value: &[u8]) -> Result<bool> {
-        let writes = Arc::clone(&self.writes);
-        let mut writes = writes.write();
-        let recording = self.undo.is_recording();
-        match writes.get(&full) {
-            Some(Some(_)) => return Ok(false),
-            Some(None) => {
-                // Deleted earlier by this transaction: insert again.
-                let undo_key = recording.then(|| full.to_vec());
-                let previous = writes.insert(full, Some(value.to_vec()));
-                if let Some(key) = undo_key {
-                    self.undo.record(key, previous);
-                }
-                return Ok(true);
-            }
-            None => {}
-        }
-        let inserted = match self.read_locked(&full, None) {
-            Err(e) => {
-                drop(writes);
-                return self.guard(Err(e));
-            }
-            Ok(Some(_)) => false,
-            Ok(None) => {
-                writes.insert(full.clone(), Some(value.to_vec()));
-                if recording {
-                    self.undo.record(full.to_vec(), None);
-                }
-                true
-            }
-        };
-        self.write_count.store(writes.len(), Ordering::Relaxed);
-        drop(writes);
-        if self.level == IsolationLevel::Serializable {
-            // After the write set (published in bulk) holds the write, as
-            // `ssi::conflicts` requires; a row found was read.
-            let tracked = if inserted {
-                self.engine.ssi.on_write(self.id, &full)
-            } else {
-                self.engine.ssi.on_read(self.id, &full)
-            };
-            self.guard(tracked)?;
-        }
-        Ok(inserted)
     }
 
     /// Opens a savepoint: a mark in the write set that

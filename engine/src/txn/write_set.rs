@@ -45,7 +45,7 @@ use crate::txn::ssi::is_empty_range;
 const PREFIX_LEN: usize = 4;
 
 /// A stored key in a write set: inline up to 24 bytes, in bytewise order.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WriteKey(SmallVec<[u8; 24]>);
 
 impl WriteKey {

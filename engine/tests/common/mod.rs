@@ -1,6 +1,6 @@
-//! Shared helpers of the transaction-layer suites: opening a throw-away
-//! engine, the row encoding of the `test(id, value)` table the scripts use,
-//! and the two-terminal script runner ([`script`]).
+//! Shared helpers of the engine suites: opening a throw-away engine, the
+//! row encoding of the `test(id, value)` table the scripts use, the
+//! two-terminal script runner ([`script`]), and listing a store's files.
 //!
 //! Rows: the key is the id as 8 big-endian bytes (so ids scan in order), the
 //! value is the integer in decimal ASCII.
@@ -9,7 +9,7 @@
 
 pub mod script;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use isodb_engine::storage::{Durability, StoreOptions};
@@ -58,4 +58,16 @@ pub fn decode_int(bytes: &[u8]) -> i64 {
 /// A short wait, for tests that must let another thread run first.
 pub fn pause(ms: u64) {
     std::thread::sleep(Duration::from_millis(ms));
+}
+
+/// The files in `dir` whose names end with `suffix`, sorted.
+pub fn files_with(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
+        .collect();
+    files.sort();
+    files
 }

@@ -26,9 +26,7 @@ use crate::error::{Error, Result};
 use crate::exec::eval::{eval, holds};
 use crate::exec::{ExecContext, Row};
 use crate::plan::{Access, Expr, KeyRange};
-use crate::table::{
-    decode_stored_row, index_entry_key_values, index_entry_values, index_keyspace, table_keyspace,
-};
+use crate::table::{decode_stored_row, index_entry_values, index_keyspace, table_keyspace};
 use crate::types::{DataType, Value};
 
 /// A range of encoded keys.
@@ -234,7 +232,7 @@ pub fn scan(
                         rows.push(covered_row(table, index, &entry_key, &entry_value)?);
                         continue;
                     }
-                    let pk = index_entry_key_values(index, &entry_key, &entry_value)?;
+                    let (_, pk) = index_entry_values(index, &entry_key, &entry_value)?;
                     let key = encode_key(&pk);
                     let value = ctx.txn.get(table_keyspace(table), &key)?.ok_or_else(|| {
                         Error::corrupt(
