@@ -45,7 +45,7 @@ pub fn row_key(table: &TableDef, row: &[Value], row_id: Option<i64>) -> Vec<u8> 
     if table.has_row_id() {
         return encode_key(&[Value::Integer(row_id.unwrap_or_default())]);
     }
-    encode_columns(row, &table.primary_key)
+    encode_columns(row, &table.primary_key, &[])
 }
 
 /// Decodes a stored row; with `with_row_id` the row id (from the key) is
@@ -73,16 +73,14 @@ pub fn decode_stored_row(
 /// the row key, with an empty value. (Keys concatenate, so the entry key
 /// is the key of the index columns and the primary-key columns together.)
 fn index_entry(index: &IndexDef, row: &[Value], row_key: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    let mut key = encode_columns(row, &index.columns);
     let has_null = index
         .columns
         .iter()
         .any(|&i| row.get(i).is_none_or(Value::is_null));
     if index.unique && !has_null {
-        (key, row_key.to_vec())
+        (encode_columns(row, &index.columns, &[]), row_key.to_vec())
     } else {
-        key.extend_from_slice(row_key);
-        (key, Vec::new())
+        (encode_columns(row, &index.columns, row_key), Vec::new())
     }
 }
 

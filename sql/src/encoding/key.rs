@@ -73,14 +73,17 @@ pub fn encode_key(values: &[Value]) -> Vec<u8> {
 }
 
 /// Encodes the columns `columns` of `row` (a missing column as NULL) as a
-/// memcomparable key: the same bytes as [`encode_key`] of those values.
-/// Keys concatenate: the key of `a ++ b` is the key of `a`, then of `b`.
-pub fn encode_columns(row: &[Value], columns: &[usize]) -> Vec<u8> {
+/// memcomparable key — the same bytes as [`encode_key`] of those values —
+/// followed by `suffix`, an encoded key. Keys concatenate: the key of
+/// `a ++ b` is the key of `a`, then of `b`.
+pub fn encode_columns(row: &[Value], columns: &[usize], suffix: &[u8]) -> Vec<u8> {
     let value = |i: usize| row.get(i).unwrap_or(&Value::Null);
-    let mut buf = Vec::with_capacity(columns.iter().map(|&i| encoded_len_hint(value(i))).sum());
+    let len: usize = columns.iter().map(|&i| encoded_len_hint(value(i))).sum();
+    let mut buf = Vec::with_capacity(len + suffix.len());
     for &i in columns {
         encode_value_into(&mut buf, value(i));
     }
+    buf.extend_from_slice(suffix);
     buf
 }
 

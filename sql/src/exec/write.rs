@@ -77,21 +77,24 @@ pub fn insert(plan: &InsertPlan, ctx: &mut ExecContext) -> Result<StatementResul
     let sources = execute(&plan.source, ctx)?;
     let mut output = Vec::new();
     let count = sources.len();
+    // The columns the statement leaves out take their defaults.
+    let defaulted: Vec<(usize, &Expr)> = plan
+        .defaults
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !plan.targets.contains(i))
+        .collect();
     for source in sources {
         let mut row = vec![Value::Null; table.columns.len()];
-        let mut filled = vec![false; table.columns.len()];
         for (value, &target) in source.into_iter().zip(&plan.targets) {
-            if let (Some(slot), Some(flag)) = (row.get_mut(target), filled.get_mut(target)) {
+            if let Some(slot) = row.get_mut(target) {
                 *slot = value;
-                *flag = true;
             }
         }
-        for (i, default) in plan.defaults.iter().enumerate() {
-            if !filled.get(i).copied().unwrap_or(true) {
-                let value = eval(default, &[], ctx)?;
-                if let Some(slot) = row.get_mut(i) {
-                    *slot = value;
-                }
+        for &(i, default) in &defaulted {
+            let value = eval(default, &[], ctx)?;
+            if let Some(slot) = row.get_mut(i) {
+                *slot = value;
             }
         }
         let row = coerce(table, row)?;
