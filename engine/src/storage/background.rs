@@ -121,7 +121,7 @@ fn flush_memtable(inner: &StoreInner, imm: &Arc<MemTable>) -> Result<()> {
     let mut edit = VersionEdit {
         log_number: Some(log_number),
         next_file_number: Some(inner.next_file.load(Ordering::SeqCst)),
-        last_seq: Some(inner.visible_seq()),
+        last_seq: Some(inner.durable_last_seq()),
         ..VersionEdit::default()
     };
     if let Some(handle) = &handle {

@@ -20,7 +20,8 @@
 //! [`batch`], [`log`], [`memtable`] (with [`sorted_run`]s for large batches), [`sstable`] (block, bloom, table
 //! builder/reader/iterator, cache), [`manifest`], [`version`], [`merge`] and
 //! [`scan`] (iterators), [`compaction`], [`write_path`], [`background`],
-//! [`recovery`], and [`store`], the public [`Store`].
+//! [`recovery`], [`oracle`] (sequence numbers, the visible watermark and
+//! live snapshots, shareable between stores), and [`store`], the public [`Store`].
 
 pub mod background;
 pub mod batch;
@@ -33,6 +34,7 @@ pub mod manifest;
 pub mod memtable;
 pub mod merge;
 pub mod options;
+pub mod oracle;
 pub mod recovery;
 pub mod scan;
 pub mod sorted_run;
@@ -47,7 +49,8 @@ pub use log::CrashKind;
 pub use options::{CompactionFilter, Durability, StoreOptions};
 pub use scan::Scan;
 pub use sstable::TableOptions;
-pub use store::{Snapshot, Store, StoreStats};
+pub use oracle::{Snapshot, TimestampOracle};
+pub use store::{Store, StoreStats};
 
 /// Longest key the store accepts (64 KiB).
 pub const MAX_KEY_SIZE: usize = 64 * 1024;

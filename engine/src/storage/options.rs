@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::storage::key::SeqNo;
+use crate::storage::oracle::TimestampOracle;
 use crate::storage::sstable::TableOptions;
 
 /// How far a write must have gone before it is acknowledged.
@@ -66,6 +67,10 @@ pub struct StoreOptions {
     pub group_commit_delay: Duration,
     /// Optional veto over dropping old versions in compaction.
     pub compaction_filter: Option<Arc<dyn CompactionFilter>>,
+    /// The timestamp oracle to draw sequence numbers from, shared with other
+    /// stores (the shards of a cluster); `None` (default) gives the store
+    /// one of its own. See [`crate::storage::oracle`].
+    pub oracle: Option<Arc<TimestampOracle>>,
 }
 
 impl Default for StoreOptions {
@@ -85,6 +90,7 @@ impl Default for StoreOptions {
             l0_stop_trigger: 12,
             group_commit_delay: Duration::from_micros(200),
             compaction_filter: None,
+            oracle: None,
         }
     }
 }
@@ -105,6 +111,7 @@ impl std::fmt::Debug for StoreOptions {
             .field("l0_stop_trigger", &self.l0_stop_trigger)
             .field("group_commit_delay", &self.group_commit_delay)
             .field("compaction_filter", &self.compaction_filter.is_some())
+            .field("shared_oracle", &self.oracle.is_some())
             .finish()
     }
 }

@@ -35,7 +35,8 @@ use crate::storage::manifest::{
 use crate::storage::memtable::MemTable;
 use crate::storage::options::StoreOptions;
 use crate::storage::sstable::{BlockCache, Table};
-use crate::storage::store::{SnapshotList, State, Store, StoreInner, SuperVersion};
+use crate::storage::oracle::TimestampOracle;
+use crate::storage::store::{State, Store, StoreInner, SuperVersion};
 use crate::storage::version::{NUM_LEVELS, TableHandle, Version};
 use crate::storage::write_path::WriteQueue;
 use crate::{Error, Result};
@@ -124,6 +125,12 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
     let manifest = ManifestWriter::create(dir, manifest_number, &snapshot)?;
     remove_unneeded_files(dir, &version, log_number, manifest_number);
 
+    let oracle = options
+        .oracle
+        .clone()
+        .unwrap_or_else(|| Arc::new(TimestampOracle::new()));
+    oracle.observe(last_seq);
+
     let compact_pointers = state
         .compact_pointers
         .iter()
@@ -140,7 +147,8 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
         dir: dir.to_path_buf(),
         cache,
         next_file,
-        visible_seq: AtomicU64::new(last_seq),
+        oracle,
+        last_written: AtomicU64::new(last_seq),
         state: Mutex::new(State {
             mem,
             imms: Vec::new(),
@@ -154,7 +162,6 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
         work: Condvar::new(),
         manifest: Mutex::new(manifest),
         super_version: RwLock::new(Arc::new(super_version)),
-        snapshots: Arc::new(SnapshotList::default()),
         wal: Mutex::new(wal),
         sync_delay_micros: AtomicU64::new(0),
         writes: WriteQueue::default(),

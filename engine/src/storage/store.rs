@@ -17,7 +17,6 @@
 //! read the visible sequence number, and search memtable, frozen memtables and
 //! tables in that order.
 
-use std::collections::BTreeMap;
 use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,6 +33,7 @@ use crate::storage::manifest::ManifestWriter;
 use crate::storage::memtable::{FoundVersion, MemTable};
 use crate::storage::merge::{EntryIterator, LevelIterator, MergeIterator};
 use crate::storage::options::{Durability, StoreOptions};
+use crate::storage::oracle::{Snapshot, TimestampOracle};
 use crate::storage::scan::Scan;
 use crate::storage::sstable::BlockCache;
 use crate::storage::version::{NUM_LEVELS, Version};
@@ -110,49 +110,23 @@ pub(crate) struct State {
     pub compacting: bool,
 }
 
-/// Live snapshots: sequence number -> how many hold it.
-#[derive(Default)]
-pub(crate) struct SnapshotList {
-    held: Mutex<BTreeMap<SeqNo, usize>>,
-}
-
-impl SnapshotList {
-    /// The oldest sequence number a snapshot holds, or `latest` when none.
-    pub fn oldest(&self, latest: SeqNo) -> SeqNo {
-        self.held
-            .lock()
-            .keys()
-            .next()
-            .copied()
-            .unwrap_or(latest)
-            .min(latest)
-    }
-
-    fn release(&self, seq: SeqNo) {
-        let mut held = self.held.lock();
-        if let Some(count) = held.get_mut(&seq) {
-            *count -= 1;
-            if *count == 0 {
-                held.remove(&seq);
-            }
-        }
-    }
-}
-
 /// Everything the store's threads share.
 pub(crate) struct StoreInner {
     pub dir: PathBuf,
     pub options: StoreOptions,
     pub cache: Arc<BlockCache>,
     pub next_file: AtomicU64,
-    /// The newest sequence number readers may see.
-    pub visible_seq: AtomicU64,
+    /// Sequence numbers and the visible watermark (shared by the shards of
+    /// a cluster), and the live snapshots.
+    pub oracle: Arc<TimestampOracle>,
+    /// The highest sequence number written to this store (above the
+    /// watermark only for a pre-numbered batch not yet visible).
+    pub last_written: AtomicU64,
     pub state: Mutex<State>,
     /// Wakes background threads and writers stalled on them.
     pub work: Condvar,
     pub manifest: Mutex<ManifestWriter>,
     pub super_version: RwLock<Arc<SuperVersion>>,
-    pub snapshots: Arc<SnapshotList>,
     pub wal: Mutex<LogWriter>,
     /// Fault injection: extra microseconds every log fsync takes, as on a
     /// slow disk (see [`Store::set_sync_delay`]). Zero in normal use.
@@ -177,12 +151,20 @@ impl StoreInner {
     }
 
     pub fn visible_seq(&self) -> SeqNo {
-        self.visible_seq.load(Ordering::Acquire)
+        self.oracle.visible()
     }
 
     /// Oldest sequence number any snapshot may read at.
     pub fn smallest_snapshot(&self) -> SeqNo {
-        self.snapshots.oldest(self.visible_seq())
+        self.oracle.oldest_snapshot()
+    }
+
+    /// The sequence number a manifest edit records as the last one used:
+    /// no lower than anything written here, so a recovered oracle starts above it.
+    pub fn durable_last_seq(&self) -> SeqNo {
+        self.last_written
+            .load(Ordering::Acquire)
+            .max(self.visible_seq())
     }
 }
 
@@ -225,24 +207,17 @@ pub struct Store {
     pub(crate) threads: Vec<JoinHandle<()>>,
 }
 
-/// A consistent read point. Versions it can see are kept by compaction until
-/// it is dropped.
-pub struct Snapshot {
-    seq: SeqNo,
-    list: Arc<SnapshotList>,
-}
-
-impl Snapshot {
-    /// The sequence number this snapshot reads at.
-    pub fn seq(&self) -> SeqNo {
-        self.seq
+fn check_batch(batch: &WriteBatch) -> Result<()> {
+    for op in batch.iter() {
+        check_key(op.key)?;
+        if op.value.len() > MAX_VALUE_SIZE {
+            return Err(Error::ValueTooLarge {
+                size: op.value.len(),
+                limit: MAX_VALUE_SIZE,
+            });
+        }
     }
-}
-
-impl Drop for Snapshot {
-    fn drop(&mut self) {
-        self.list.release(self.seq);
-    }
+    Ok(())
 }
 
 fn check_key(key: &[u8]) -> Result<()> {
@@ -289,15 +264,7 @@ impl Store {
 
     /// Applies `batch` atomically with the given durability.
     pub fn write_with(&self, batch: WriteBatch, durability: Durability) -> Result<SeqNo> {
-        for op in batch.iter() {
-            check_key(op.key)?;
-            if op.value.len() > MAX_VALUE_SIZE {
-                return Err(Error::ValueTooLarge {
-                    size: op.value.len(),
-                    limit: MAX_VALUE_SIZE,
-                });
-            }
-        }
+        check_batch(&batch)?;
         crate::storage::write_path::write(&self.inner, batch, durability == Durability::Sync)
     }
 
@@ -348,13 +315,34 @@ impl Store {
 
     /// Takes a snapshot at the newest visible sequence number.
     pub fn snapshot(&self) -> Snapshot {
-        let mut held = self.inner.snapshots.held.lock();
-        let seq = self.inner.visible_seq();
-        *held.entry(seq).or_insert(0) += 1;
-        Snapshot {
-            seq,
-            list: Arc::clone(&self.inner.snapshots),
-        }
+        self.inner.oracle.snapshot()
+    }
+
+    /// The timestamp oracle this store draws its sequence numbers from.
+    pub fn oracle(&self) -> &Arc<TimestampOracle> {
+        &self.inner.oracle
+    }
+
+    /// Applies `batch` at the pre-assigned sequence numbers `first_seq ..
+    /// first_seq + len - 1`, reserved with [`TimestampOracle::reserve`] (a
+    /// cross-shard commit written at one timestamp on every shard). The
+    /// caller guarantees that no newer version of any of its keys exists
+    /// here (it holds their locks) and that readers who may see these
+    /// numbers wait for the write (the transaction layer's prepared
+    /// intents); the watermark is not involved. Returns the last number.
+    pub fn write_at(
+        &self,
+        batch: WriteBatch,
+        first_seq: SeqNo,
+        durability: Durability,
+    ) -> Result<SeqNo> {
+        check_batch(&batch)?;
+        crate::storage::write_path::write_at(
+            &self.inner,
+            batch,
+            first_seq,
+            durability == Durability::Sync,
+        )
     }
 
     /// The newest visible sequence number.
@@ -392,7 +380,7 @@ impl Store {
             memtable_bytes: state.mem.approximate_size(),
             immutable_memtables: state.imms.len(),
             last_seq: self.inner.visible_seq(),
-            snapshots: self.inner.snapshots.held.lock().values().sum(),
+            snapshots: self.inner.oracle.snapshot_count(),
         }
     }
 

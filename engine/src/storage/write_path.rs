@@ -3,16 +3,23 @@
 //! ```text
 //!  writer A ─┐                      ┌─ one log record (A+B+C), one fsync if any asked for sync
 //!  writer B ─┼─> queue ─> leader A ─┼─ memtable insert, sequence numbers first..last
-//!  writer C ─┘                      └─ publish last as the visible sequence number, wake B and C
+//!  writer C ─┘                      └─ finish the oracle range (the watermark rises), wake B and C
 //! ```
 //!
 //! Each writer joins a FIFO queue. The writer at the front is the *leader*:
 //! it makes room (freezing a full memtable, or stalling while flushes and
-//! compactions catch up), takes every queued batch up to 1 MiB, gives them
-//! consecutive sequence numbers, appends them to the log as **one** record,
-//! syncs the log once if any of them asked for durability, inserts them into
-//! the memtable and only then publishes the new visible sequence number, so
-//! a reader sees a batch whole or not at all. Followers sleep until the leader
+//! compactions catch up), takes every queued batch up to 1 MiB, takes one range of
+//! consecutive sequence numbers for them from the
+//! [`TimestampOracle`](crate::storage::TimestampOracle)
+//! (shared by the shards of a cluster), appends them to the log as **one**
+//! record, syncs the log once if any of them asked for durability, inserts
+//! them into the memtable and only then finishes the range, which lets the
+//! oracle's watermark pass it, so a reader sees a batch whole or not at all.
+//! Each writer returns once the watermark covers its batch (immediate with
+//! one store; with shards it may wait for another shard's group below it).
+//! A pre-numbered batch ([`crate::storage::Store::write_at`], a cross-shard
+//! commit at its reserved timestamp) is logged alone and takes nothing from
+//! the oracle. Followers sleep until the leader
 //! marks them done. Group commit needs company: two writers in a closed loop
 //! would otherwise take turns, each arriving while the other syncs. So once
 //! a writer has been seen arriving during a group's I/O, a leader that must
@@ -50,6 +57,9 @@ struct PendingWrite {
     /// A barrier carries no batch: its leader runs a maintenance step
     /// (freezing the memtable) alone, and no group reaches past it.
     barrier: bool,
+    /// A pre-numbered batch ([`write_at`]): written alone at this first
+    /// sequence number, drawing nothing from the oracle.
+    at: Option<SeqNo>,
     batch: Mutex<Option<WriteBatch>>,
     size: usize,
     sync: bool,
@@ -68,13 +78,37 @@ pub(crate) struct WriteQueue {
     contended: AtomicBool,
 }
 
-/// Applies `batch` through group commit; returns its last sequence number.
+/// Applies `batch` through group commit; returns its last sequence number
+/// once the oracle's watermark covers it (so the writer reads its write).
 pub(crate) fn write(inner: &StoreInner, batch: WriteBatch, sync: bool) -> Result<SeqNo> {
     if batch.is_empty() {
         return Ok(inner.visible_seq());
     }
+    let last = submit(inner, batch, None, sync)?;
+    inner.oracle.wait_visible(last);
+    Ok(last)
+}
+
+/// Applies `batch` at the pre-assigned sequence numbers starting at
+/// `first_seq` (see [`crate::storage::Store::write_at`]); returns the last.
+pub(crate) fn write_at(
+    inner: &StoreInner,
+    batch: WriteBatch,
+    first_seq: SeqNo,
+    sync: bool,
+) -> Result<SeqNo> {
+    if batch.is_empty() {
+        return Ok(first_seq.saturating_sub(1));
+    }
+    submit(inner, batch, Some(first_seq), sync)
+}
+
+/// Queues a batch, leads its group or waits for the leader; returns its
+/// last sequence number.
+fn submit(inner: &StoreInner, batch: WriteBatch, at: Option<SeqNo>, sync: bool) -> Result<SeqNo> {
     let me = Arc::new(PendingWrite {
         barrier: false,
+        at,
         size: batch.encoded_len(),
         batch: Mutex::new(Some(batch)),
         sync,
@@ -94,6 +128,7 @@ pub(crate) fn write(inner: &StoreInner, batch: WriteBatch, sync: bool) -> Result
         inner.writes.changed.notify_all();
         return Err(e);
     }
+    // A pre-numbered batch is logged alone, and joins no one else's group.
     let group: Vec<Arc<PendingWrite>> = {
         let queue = inner.writes.queue.lock();
         let mut bytes = 0;
@@ -101,7 +136,11 @@ pub(crate) fn write(inner: &StoreInner, batch: WriteBatch, sync: bool) -> Result
             .iter()
             .take_while(|w| {
                 bytes += w.size;
-                Arc::ptr_eq(w, &me) || (!w.barrier && bytes <= MAX_GROUP_BYTES)
+                Arc::ptr_eq(w, &me)
+                    || (me.at.is_none()
+                        && w.at.is_none()
+                        && !w.barrier
+                        && bytes <= MAX_GROUP_BYTES)
             })
             .cloned()
             .collect()
@@ -179,6 +218,7 @@ fn wait_for_turn(
 pub(crate) fn freeze_memtable(inner: &StoreInner) -> Result<()> {
     let me = Arc::new(PendingWrite {
         barrier: true,
+        at: None,
         batch: Mutex::new(None),
         size: 0,
         sync: false,
@@ -200,8 +240,10 @@ pub(crate) fn freeze_memtable(inner: &StoreInner) -> Result<()> {
 }
 
 /// Logs and applies a group; returns each batch's last sequence number.
+/// The group's numbers come from the oracle as one range in flight (or are
+/// the pre-assigned ones of a lone pre-numbered batch), and the range is
+/// finished whatever happens, so the watermark never waits for a failed group.
 fn commit_group(inner: &StoreInner, group: &[Arc<PendingWrite>]) -> Result<Vec<SeqNo>> {
-    let first_seq = inner.visible_seq() + 1;
     let mut last_seqs = Vec::with_capacity(group.len());
     let mut sync = false;
     // A group of one (the common case without contention) is logged as is.
@@ -209,18 +251,31 @@ fn commit_group(inner: &StoreInner, group: &[Arc<PendingWrite>]) -> Result<Vec<S
         [only] => only.batch.lock().take().unwrap_or_default(),
         _ => WriteBatch::new(),
     };
+    let mut counts = Vec::with_capacity(group.len());
     if group.len() == 1 {
-        last_seqs.push(first_seq + combined.len() as u64 - 1);
+        counts.push(combined.len() as u64);
         sync = group[0].sync;
     } else {
         for pending in group {
             if let Some(batch) = pending.batch.lock().take() {
                 combined.append(&batch);
             }
-            last_seqs.push(first_seq + combined.len() as u64 - 1);
+            counts.push(combined.len() as u64);
             sync |= pending.sync;
         }
     }
+    let total = combined.len() as u64;
+    let pre_numbered = group[0].at;
+    let first_seq = match pre_numbered {
+        Some(at) => at,
+        None => inner.oracle.begin(total),
+    };
+    let finish = || {
+        if pre_numbered.is_none() {
+            inner.oracle.finish(first_seq);
+        }
+    };
+    last_seqs.extend(counts.iter().map(|count| first_seq + count - 1));
     let mem = Arc::clone(&inner.state.lock().mem);
     {
         let mut wal = inner.wal.lock();
@@ -233,14 +288,16 @@ fn commit_group(inner: &StoreInner, group: &[Arc<PendingWrite>]) -> Result<Vec<S
             }
         });
         if let Err(e) = logged {
+            finish();
             poison(inner, &e);
             return Err(e);
         }
     }
     mem.apply(&combined, first_seq);
     inner
-        .visible_seq
-        .store(first_seq + combined.len() as u64 - 1, Ordering::Release);
+        .last_written
+        .fetch_max(first_seq + total - 1, Ordering::AcqRel);
+    finish();
     Ok(last_seqs)
 }
 
