@@ -100,6 +100,35 @@ pub enum Error {
     /// A write was attempted in a read-only transaction.
     #[error("cannot execute {0} in a read-only transaction")]
     ReadOnlyTransaction(String),
+
+    /// A shard this transaction used is down or unreachable, or restarted
+    /// since the transaction began: the transaction is rolled back; retry it.
+    #[error("shard {shard} is unavailable: {reason}")]
+    ShardUnavailable {
+        /// The shard.
+        shard: u16,
+        /// What happened to it.
+        reason: String,
+    },
+
+    /// The commit's decision could not be confirmed in time (its home
+    /// shard did not answer): the transaction may have committed or not.
+    /// The database settles it by itself; read the data to know.
+    #[error("the outcome of transaction {txn} is unknown: {reason}")]
+    OutcomeUnknown {
+        /// The transaction.
+        txn: u64,
+        /// Why it could not be confirmed.
+        reason: String,
+    },
+
+    /// `COMMIT PREPARED` or `ROLLBACK PREPARED` named no prepared transaction.
+    #[error("prepared transaction with identifier \"{0}\" does not exist")]
+    UnknownPreparedTransaction(String),
+
+    /// `PREPARE TRANSACTION` named a global id already in use.
+    #[error("transaction identifier \"{0}\" is already in use")]
+    DuplicatePreparedTransaction(String),
 }
 
 impl Error {
@@ -119,6 +148,10 @@ impl Error {
             Error::LockTimeout(_) => "55P03",
             Error::TransactionNotActive(_) => "25P02",
             Error::ReadOnlyTransaction(_) => "25006",
+            Error::ShardUnavailable { .. } => "08006",
+            Error::OutcomeUnknown { .. } => "08007",
+            Error::UnknownPreparedTransaction(_) => "42704",
+            Error::DuplicatePreparedTransaction(_) => "42710",
         }
     }
 
@@ -126,7 +159,10 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Error::SerializationFailure(_) | Error::Deadlock(_) | Error::LockTimeout(_)
+            Error::SerializationFailure(_)
+                | Error::Deadlock(_)
+                | Error::LockTimeout(_)
+                | Error::ShardUnavailable { .. }
         )
     }
 

@@ -17,6 +17,12 @@
 //!   with real dirty reads, READ COMMITTED, snapshot-isolation REPEATABLE READ
 //!   and SSI SERIALIZABLE), and durable prepared transactions for two-phase
 //!   commit. The isolation matrix the engine keeps is in the [`txn`] docs.
+//! - [`cluster`] spans one database over N such engines (shards): one
+//!   timestamp oracle and SSI tracker for all, transactions with a part on
+//!   each shard they touch, and a two-phase-commit coordinator (presumed
+//!   abort, the decision in a status record on the home shard, resolvers
+//!   that settle in-doubt transactions) that keeps every isolation level's
+//!   promise across shards through crashes.
 //!
 //! Every failure is an [`Error`] with a PostgreSQL-style SQLSTATE
 //! ([`Error::sqlstate`]); corruption names the file and byte offset, and the
@@ -34,6 +40,7 @@
 //! # Ok::<(), isodb_engine::Error>(())
 //! ```
 
+pub mod cluster;
 pub mod error;
 pub mod storage;
 pub mod txn;

@@ -384,6 +384,12 @@ impl Store {
         }
     }
 
+    /// Makes every write so far durable: syncs the current log (older logs
+    /// were synced when they were retired).
+    pub fn sync(&self) -> Result<()> {
+        self.inner.wal.lock().sync()
+    }
+
     /// Stops background work, syncs the log and releases the directory.
     pub fn close(mut self) -> Result<()> {
         self.shutdown()

@@ -50,23 +50,25 @@ pub struct Intent {
 #[derive(Debug, Default)]
 pub struct IntentTable {
     map: SkipMap<Vec<u8>, Intent>,
-    bulk: RwLock<Vec<(TxnId, SharedWrites)>>,
+    /// Bulk writers: (transaction, shard) → its write set on that shard
+    /// (one cluster transaction may escalate on several shards).
+    bulk: RwLock<Vec<(TxnId, u16, SharedWrites)>>,
 }
 
 impl IntentTable {
-    /// Publishes every write of `txn`, present and future, through its
-    /// shared write set (once per transaction).
-    pub fn publish_bulk(&self, txn: TxnId, writes: &SharedWrites) {
+    /// Publishes every write of `txn` on `shard`, present and future,
+    /// through its shared write set (once per transaction and shard).
+    pub fn publish_bulk(&self, txn: TxnId, shard: u16, writes: &SharedWrites) {
         let mut bulk = self.bulk.write();
-        if !bulk.iter().any(|(t, _)| *t == txn) {
-            bulk.push((txn, Arc::clone(writes)));
+        if !bulk.iter().any(|(t, s, _)| *t == txn && *s == shard) {
+            bulk.push((txn, shard, Arc::clone(writes)));
         }
     }
 
-    /// Withdraws `txn`'s bulk entry, if it has one.
-    pub fn remove_bulk(&self, txn: TxnId) {
+    /// Withdraws `txn`'s bulk entry on `shard`, if it has one.
+    pub fn remove_bulk(&self, txn: TxnId, shard: u16) {
         let mut bulk = self.bulk.write();
-        bulk.retain(|(t, _)| *t != txn);
+        bulk.retain(|(t, s, _)| *t != txn || *s != shard);
     }
 
     /// Publishes `txn`'s uncommitted write of `key`.
@@ -79,7 +81,7 @@ impl IntentTable {
         if let Some(entry) = self.map.get(key) {
             return Some(entry.value().clone());
         }
-        self.bulk.read().iter().find_map(|(txn, writes)| {
+        self.bulk.read().iter().find_map(|(txn, _, writes)| {
             writes.read().get(key).map(|value| Intent {
                 txn: *txn,
                 value: value.clone(),
@@ -95,8 +97,8 @@ impl IntentTable {
         self.bulk
             .read()
             .iter()
-            .find(|(_, writes)| writes.read().contains_key(key))
-            .map(|(txn, _)| *txn)
+            .find(|(_, _, writes)| writes.read().contains_key(key))
+            .map(|(txn, _, _)| *txn)
     }
 
     /// The transactions with uncommitted writes within the bounds, each
@@ -112,7 +114,7 @@ impl IntentTable {
         if crate::txn::ssi::is_empty_range((lower, upper)) {
             return writers;
         }
-        for (txn, writes) in self.bulk.read().iter() {
+        for (txn, _, writes) in self.bulk.read().iter() {
             if !writers.contains(txn) && writes.read().any_in(lower, upper) {
                 writers.push(*txn);
             }
@@ -136,8 +138,8 @@ impl IntentTable {
         let bulk = self.bulk.read();
         let others: Vec<&SharedWrites> = bulk
             .iter()
-            .filter(|(txn, _)| *txn != me)
-            .map(|(_, writes)| writes)
+            .filter(|(txn, _, _)| *txn != me)
+            .map(|(_, _, writes)| writes)
             .collect();
         if others.is_empty() || crate::txn::ssi::is_empty_range((lower, upper)) {
             return found;
@@ -165,6 +167,6 @@ impl IntentTable {
 
     /// True when no transaction has an uncommitted write.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty() && self.bulk.read().iter().all(|(_, w)| w.read().is_empty())
+        self.map.is_empty() && self.bulk.read().iter().all(|(_, _, w)| w.read().is_empty())
     }
 }

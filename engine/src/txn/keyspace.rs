@@ -5,7 +5,14 @@
 //! keyspace is one contiguous range and its keys keep their order. Ids below
 //! [`FIRST_USER_KEYSPACE`] are reserved: 0 names keyspaces, 1 holds prepared
 //! two-phase-commit transactions, 2 names the lock keys of whole keyspaces
-//! (see [`Keyspace::lock_key`]; nothing is ever stored there).
+//! (see [`Keyspace::lock_key`]; nothing is ever stored there), 3 holds the
+//! status records (decisions) of cross-shard transactions.
+//!
+//! In a database of several shards the top byte of an id is the shard
+//! number ([`Keyspace::on_shard`], [`Keyspace::shard`]): a table has one
+//! keyspace per shard, and a key says which shard holds it. Shard 0's ids
+//! are the plain ones, so a database of one shard is laid out as before
+//! shards existed.
 
 use std::ops::Bound;
 
@@ -17,8 +24,12 @@ pub(crate) const CATALOG_KEYSPACE: u32 = 0;
 pub(crate) const PREPARED_KEYSPACE: u32 = 1;
 /// Keyspace of the lock keys of whole keyspaces (never stored).
 pub(crate) const KEYSPACE_LOCK_KEYSPACE: u32 = 2;
+/// Keyspace of the status records of cross-shard transactions (decisions).
+pub(crate) const STATUS_KEYSPACE: u32 = 3;
 /// The first id available to callers.
 pub const FIRST_USER_KEYSPACE: u32 = 16;
+/// The bits of an id below its shard number.
+pub const SHARD_MASK: u32 = (1 << 24) - 1;
 
 /// A numbered key prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,6 +46,21 @@ impl Keyspace {
     /// Its number.
     pub fn id(self) -> u32 {
         self.id
+    }
+
+    /// The same keyspace on shard `shard` (the top byte of the id).
+    pub fn on_shard(self, shard: u16) -> Keyspace {
+        Keyspace::new((self.id & SHARD_MASK) | (u32::from(shard) << 24))
+    }
+
+    /// The shard this keyspace belongs to.
+    pub fn shard(self) -> u16 {
+        (self.id >> 24) as u16
+    }
+
+    /// The keyspace's number without its shard (the same on every shard).
+    pub fn local_id(self) -> u32 {
+        self.id & SHARD_MASK
     }
 
     /// The stored form of `key` in this keyspace.

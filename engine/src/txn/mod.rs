@@ -88,11 +88,14 @@ pub mod lock;
 pub mod overlay;
 pub mod prepared;
 pub mod savepoint;
+pub mod services;
 pub mod ssi;
 pub mod transaction;
 pub mod write_set;
 
-pub use engine::{Engine, EngineOptions, InDoubt, TransactionInfo, TransactionOptions};
+pub use engine::{Engine, EngineOptions, InDoubt, MAX_SHARDS, TransactionInfo, TransactionOptions};
+pub use prepared::{Coordination, Outcome, StatusRecord};
+pub use services::{ClusterServices, DecisionBoard};
 pub use keyspace::{FIRST_USER_KEYSPACE, Keyspace};
 pub use level::IsolationLevel;
 pub use lock::{LockMode, TxnId, WaitPolicy};

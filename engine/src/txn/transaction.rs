@@ -35,6 +35,7 @@ use crate::txn::lock::{LockMode, TxnId, WaitPolicy};
 use crate::txn::overlay::OverlayScan;
 use crate::txn::savepoint::{SavepointId, UndoLog};
 use crate::txn::write_set::WriteKey;
+use crate::txn::prepared::Coordination;
 use crate::txn::{CommitTs, IsolationLevel, prepared};
 use crate::{Error, Result};
 
@@ -67,6 +68,10 @@ pub struct Transaction {
     status: Status,
     lock_timeout: Option<Duration>,
     undo: UndoLog,
+    /// True when this transaction registers itself with the SSI tracker
+    /// and reports its commit or abort there; false for one shard's part of
+    /// a cluster transaction, whose SSI lifecycle is the cluster's.
+    owns_ssi: bool,
 }
 
 /// A row's newest committed version: commit seq, kind and value.
@@ -92,6 +97,27 @@ impl Transaction {
         } else {
             engine.store.snapshot()
         };
+        Transaction::with_snapshot(engine, id, options, snapshot, true)
+    }
+
+    /// One shard's part of cluster transaction `id`, reading at `snapshot`
+    /// (see [`crate::txn::Engine::begin_participant`]).
+    pub(crate) fn begin_participant(
+        engine: Arc<EngineInner>,
+        id: TxnId,
+        options: TransactionOptions,
+        snapshot: Snapshot,
+    ) -> Transaction {
+        Transaction::with_snapshot(engine, id, options, snapshot, false)
+    }
+
+    fn with_snapshot(
+        engine: Arc<EngineInner>,
+        id: TxnId,
+        options: TransactionOptions,
+        snapshot: Snapshot,
+        owns_ssi: bool,
+    ) -> Transaction {
         let write_count = Arc::new(AtomicUsize::new(0));
         engine.active.lock().insert(
             id,
@@ -104,6 +130,7 @@ impl Transaction {
             },
         );
         Transaction {
+            owns_ssi,
             lock_timeout: engine.options.lock_timeout,
             engine,
             id,
@@ -165,14 +192,27 @@ impl Transaction {
     /// fresh snapshot; the other levels keep theirs.
     pub fn new_statement(&mut self) {
         if self.status == Status::Active && self.level.snapshot_per_statement() {
-            self.snapshot = self.engine.store.snapshot();
-            if let Some(info) = self.engine.active.lock().get_mut(&self.id) {
-                info.snapshot = self.snapshot.seq();
-            }
+            let snapshot = self.engine.store.snapshot();
+            self.set_snapshot(snapshot);
+        }
+    }
+
+    /// Reads at `snapshot` from now on (a cluster transaction's new
+    /// statement at READ COMMITTED: one snapshot for every shard).
+    pub(crate) fn set_snapshot(&mut self, snapshot: Snapshot) {
+        self.snapshot = snapshot;
+        if let Some(info) = self.engine.active.lock().get_mut(&self.id) {
+            info.snapshot = self.snapshot.seq();
         }
     }
 
     fn check_active(&self) -> Result<()> {
+        if self.engine.halted.load(Ordering::Relaxed) {
+            return Err(Error::ShardUnavailable {
+                shard: self.engine.shard,
+                reason: "it crashed; the transaction is lost there".into(),
+            });
+        }
         match &self.status {
             Status::Active => Ok(()),
             Status::Failed(why) => Err(Error::TransactionNotActive(format!(
@@ -207,7 +247,7 @@ impl Transaction {
     }
 
     fn release(&mut self) {
-        if self.level == IsolationLevel::Serializable {
+        if self.level == IsolationLevel::Serializable && self.owns_ssi {
             self.engine.ssi.aborted(self.id);
         }
         self.finish();
@@ -250,7 +290,17 @@ impl Transaction {
             }
             return self.engine.store.get(full);
         }
+        self.wait_for_prepared(|writes| writes.contains_key(full))?;
         self.engine.store.get_at(full, self.snapshot.seq())
+    }
+
+    /// Waits while a prepared cross-shard transaction whose writes
+    /// `touches` says this read meets may commit within our snapshot (see
+    /// [`crate::txn::services::DecisionBoard`]). Free when nothing is
+    /// prepared on this shard.
+    fn wait_for_prepared(&self, touches: impl Fn(&prepared::WriteSet) -> bool) -> Result<()> {
+        self.engine
+            .wait_for_prepared(self.id, self.snapshot.seq(), self.lock_timeout, touches)
     }
 
     /// Scans the keys of `ks` in `range`, in order (`.rev()` for descending),
@@ -264,6 +314,10 @@ impl Transaction {
         if self.level == IsolationLevel::Serializable {
             let registered = self.engine.ssi.on_scan(self.id, lo, hi);
             self.guard(registered)?;
+        }
+        if self.level != IsolationLevel::ReadUncommitted {
+            let waited = self.wait_for_prepared(|writes| writes.any_in(lo, hi));
+            self.guard(waited)?;
         }
         let mut overlay: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
         let base = if self.level == IsolationLevel::ReadUncommitted {
@@ -507,7 +561,9 @@ impl Transaction {
     /// the per-key intents already published in `ks` (in that order, so a
     /// reader always finds them).
     fn escalated(&self, ks: Keyspace) {
-        self.engine.intents.publish_bulk(self.id, &self.writes);
+        self.engine
+            .intents
+            .publish_bulk(self.id, self.engine.shard, &self.writes);
         let (lower, upper) = ks.bounds(Bound::Unbounded, Bound::Unbounded);
         let writes = self.writes.read();
         let lower = lower.as_ref().map(Vec::as_slice);
@@ -600,42 +656,59 @@ impl Transaction {
     /// commit timestamp, durably (as the store's durability says).
     pub fn commit(mut self) -> Result<CommitTs> {
         self.check_active()?;
-        let serializable = self.level == IsolationLevel::Serializable;
+        let serializable = self.level == IsolationLevel::Serializable && self.owns_ssi;
         if serializable {
             let checked = self.engine.ssi.prepare_commit(self.id);
             self.guard(checked)?;
         }
+        let seq = self.commit_batch()?;
+        let commit_ts = seq.unwrap_or_else(|| self.engine.store.last_seq());
+        if serializable {
+            self.engine
+                .ssi
+                .committed(self.id, commit_ts, self.writes.read().keys());
+        }
+        self.finish_commit(seq);
+        Ok(commit_ts)
+    }
+
+    /// Writes the write set as one atomic batch (one phase: this is the
+    /// commit) and returns its sequence number, or `None` when there is
+    /// nothing to write. Intents and locks stay until
+    /// [`Transaction::finish_commit`]; a failed write aborts.
+    pub(crate) fn commit_batch(&mut self) -> Result<Option<CommitTs>> {
+        self.check_active()?;
         let writes = Arc::clone(&self.writes);
         let writes = writes.read();
-        let seq = if writes.is_empty() {
-            self.engine.store.last_seq()
-        } else {
-            let bytes = writes
-                .iter()
-                .map(|(key, value)| key.len() + value.as_ref().map_or(0, Vec::len) + 11)
-                .sum();
-            let mut batch = WriteBatch::with_capacity(bytes);
-            for (key, value) in writes.iter() {
-                match value {
-                    Some(v) => batch.put(key, v),
-                    None => batch.delete(key),
-                };
-            }
-            match self.engine.store.write(batch) {
-                Ok(seq) => seq,
-                Err(e) => {
-                    drop(writes);
-                    self.abort(e.to_string());
-                    return Err(e);
-                }
-            }
-        };
-        if serializable {
-            self.engine.ssi.committed(self.id, seq, writes.keys());
+        if writes.is_empty() {
+            return Ok(None);
         }
-        let wrote = !writes.is_empty();
+        let bytes = writes
+            .iter()
+            .map(|(key, value)| key.len() + value.as_ref().map_or(0, Vec::len) + 11)
+            .sum();
+        let mut batch = WriteBatch::with_capacity(bytes);
+        for (key, value) in writes.iter() {
+            match value {
+                Some(v) => batch.put(key, v),
+                None => batch.delete(key),
+            };
+        }
         drop(writes);
-        if wrote {
+        match self.engine.store.write(batch) {
+            Ok(seq) => Ok(Some(seq)),
+            Err(e) => {
+                self.abort(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// After [`Transaction::commit_batch`] (and, for a cluster transaction,
+    /// the SSI tracker's `committed`): withdraws the intents, releases the
+    /// locks and ends the transaction.
+    pub(crate) fn finish_commit(mut self, seq: Option<CommitTs>) {
+        if let Some(seq) = seq {
             self.engine
                 .keyspace_commits
                 .record(self.keyspace_locks.keyspaces(), seq);
@@ -643,7 +716,22 @@ impl Transaction {
         self.finish();
         self.engine.active.lock().remove(&self.id);
         self.status = Status::Committed;
-        Ok(seq)
+    }
+
+    /// The keys this transaction wrote (stored form), for the SSI tracker's
+    /// `committed` of a cluster transaction.
+    pub(crate) fn written_keys(&self) -> Vec<WriteKey> {
+        self.writes.read().keys().cloned().collect()
+    }
+
+    /// Keys written so far.
+    pub(crate) fn write_count(&self) -> usize {
+        self.writes.read().len()
+    }
+
+    /// True when the transaction has written nothing (yet).
+    pub fn has_no_writes(&self) -> bool {
+        self.writes.read().is_empty()
     }
 
     /// Rolls back: nothing it wrote becomes visible; its locks are released.
@@ -663,9 +751,16 @@ impl Transaction {
     /// First phase of two-phase commit: durably records the write set and
     /// keeps the row locks, so the transaction survives a crash; finish it
     /// with [`crate::txn::Engine::commit_prepared`] or `rollback_prepared`.
-    pub fn prepare(mut self) -> Result<TxnId> {
+    pub fn prepare(self) -> Result<TxnId> {
+        let coordination = Coordination::local(self.engine.shard, None);
+        self.prepare_with(coordination)
+    }
+
+    /// [`Transaction::prepare`] with the coordinator's bookkeeping in the
+    /// record: the home shard, the participants, a global id.
+    pub fn prepare_with(mut self, coordination: Coordination) -> Result<TxnId> {
         self.check_active()?;
-        let serializable = self.level == IsolationLevel::Serializable;
+        let serializable = self.level == IsolationLevel::Serializable && self.owns_ssi;
         if serializable {
             let checked = self.engine.ssi.prepare_commit(self.id);
             self.guard(checked)?;
@@ -673,7 +768,7 @@ impl Transaction {
         let mut batch = WriteBatch::new();
         batch.put(
             prepared_key(self.id),
-            prepared::encode(self.level, &self.writes.read()),
+            prepared::encode(self.level, &coordination, &self.writes.read()),
         );
         if let Err(e) = self
             .engine
@@ -683,7 +778,7 @@ impl Transaction {
             self.abort(e.to_string());
             return Err(e);
         }
-        self.engine.prepared.lock().insert(
+        self.engine.add_prepared(
             self.id,
             PreparedTxn {
                 level: self.level,
@@ -691,6 +786,8 @@ impl Transaction {
                 // through the shared set until commit_prepared/rollback_prepared.
                 writes: self.writes.read().clone(),
                 tracked: serializable,
+                coordination,
+                since: Instant::now(),
             },
         );
         self.engine.active.lock().remove(&self.id);

@@ -37,10 +37,13 @@ const _: () = {
 };
 
 /// How a wait ended, written by whoever ended it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum WaitOutcome {
     Granted,
     Canceled(&'static str),
+    /// Chosen as the victim of a deadlock found outside this lock table
+    /// (a cycle across the shards of a cluster): the message describes it.
+    Victim(String),
 }
 
 /// The one lock a transaction is waiting for.
@@ -206,6 +209,26 @@ impl LockManager {
         self.table.lock().cancel(txn, "the wait was canceled")
     }
 
+    /// Ends `txn`'s pending wait with [`Error::Deadlock`] carrying `cycle`:
+    /// a deadlock detector that sees more than this table (the wait-for
+    /// graphs of every shard of a cluster) chose it as the victim. Returns
+    /// false, and does nothing, if `txn` is not waiting right now.
+    pub fn abort_wait(&self, txn: TxnId, cycle: String) -> bool {
+        self.table.lock().end_wait(txn, WaitOutcome::Victim(cycle))
+    }
+
+    /// A copy of the wait-for graph: who waits for whom right now.
+    pub fn wait_for_graph(&self) -> WaitForGraph {
+        self.table.lock().graph.clone()
+    }
+
+    /// The key `txn` is waiting for, if it is waiting.
+    pub fn waiting_on(&self, txn: TxnId) -> Option<Vec<u8>> {
+        let table = self.table.lock();
+        let pending = table.pending.get(&txn)?;
+        pending.outcome.is_none().then(|| pending.key.to_vec())
+    }
+
     /// Every key that is held or waited for, sorted by key: holders in grant
     /// order with their modes, waiters in queue order (for `\locks`).
     pub fn snapshot(&self) -> Vec<LockInfo> {
@@ -317,14 +340,15 @@ impl LockTable {
     /// If `txn`'s wait has been decided, removes its pending entry and
     /// returns what `acquire` returns.
     fn collect_outcome(&mut self, txn: TxnId, mode: LockMode, key: &[u8]) -> Option<Result<bool>> {
-        let outcome = self.pending.get(&txn)?.outcome?;
-        self.pending.remove(&txn);
+        self.pending.get(&txn)?.outcome.as_ref()?;
+        let outcome = self.pending.remove(&txn)?.outcome?;
         Some(match outcome {
             WaitOutcome::Granted => Ok(true),
             WaitOutcome::Canceled(why) => Err(Error::LockTimeout(format!(
                 "canceled: transaction {txn} stopped waiting for {mode} lock on key {} because {why}",
                 describe_key(key)
             ))),
+            WaitOutcome::Victim(cycle) => Err(Error::Deadlock(cycle)),
         })
     }
 
@@ -373,12 +397,17 @@ impl LockTable {
 
     /// Ends `txn`'s wait, if it is still undecided, and wakes its thread.
     fn cancel(&mut self, txn: TxnId, why: &'static str) -> bool {
+        self.end_wait(txn, WaitOutcome::Canceled(why))
+    }
+
+    /// Ends `txn`'s undecided wait with `outcome` and wakes its thread.
+    fn end_wait(&mut self, txn: TxnId, outcome: WaitOutcome) -> bool {
         if self.pending.get(&txn).is_none_or(|p| p.outcome.is_some()) {
             return false;
         }
         let waiter = self.withdraw(txn);
         if let Some(pending) = self.pending.get_mut(&txn) {
-            pending.outcome = Some(WaitOutcome::Canceled(why));
+            pending.outcome = Some(outcome);
         }
         if let Some(waiter) = waiter {
             waiter.wake.notify_one();

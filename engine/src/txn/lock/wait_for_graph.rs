@@ -55,6 +55,22 @@ impl WaitForGraph {
             .unwrap_or_default()
     }
 
+    /// Adds every edge of `other` (the union of two graphs, e.g. those of
+    /// the shards of a cluster).
+    pub fn merge(&mut self, other: &WaitForGraph) {
+        for (waiter, targets) in &other.waits {
+            self.waits
+                .entry(*waiter)
+                .or_default()
+                .extend(targets.iter().copied());
+        }
+    }
+
+    /// The waiting transactions, ascending.
+    pub fn waiters(&self) -> Vec<TxnId> {
+        self.waits.keys().copied().collect()
+    }
+
     /// True when no transaction waits for any other.
     pub fn is_empty(&self) -> bool {
         self.waits.is_empty()
