@@ -49,6 +49,9 @@ pub struct ClusterOptions {
     pub deadlock_interval: Duration,
     /// Seed of the transport's fault generator.
     pub fault_seed: u64,
+    /// Failpoints to arm from the start (so recovery at open can be
+    /// stopped too); `None` gives the cluster its own, unarmed.
+    pub failpoints: Option<Arc<Failpoints>>,
 }
 
 impl Default for ClusterOptions {
@@ -62,6 +65,7 @@ impl Default for ClusterOptions {
             resolve_interval: Duration::from_millis(50),
             deadlock_interval: Duration::from_millis(10),
             fault_seed: 0x15_0DB,
+            failpoints: None,
         }
     }
 }
@@ -72,7 +76,7 @@ pub(crate) struct ClusterInner {
     pub shards: Vec<Arc<Shard>>,
     pub services: ClusterServices,
     pub transport: Transport,
-    pub failpoints: Failpoints,
+    pub failpoints: Arc<Failpoints>,
     pub options: ClusterOptions,
     pub resolver: Resolver,
     /// Global ids being committed or rolled back right now.
@@ -164,7 +168,7 @@ impl Cluster {
             layout,
             shards,
             services,
-            failpoints: Failpoints::default(),
+            failpoints: options.failpoints.clone().unwrap_or_default(),
             resolver: Resolver::default(),
             finishing_gids: Mutex::new(Vec::new()),
             options,

@@ -17,9 +17,11 @@
 //!   still running is never contradicted — whoever writes first decides
 //!   (the Citus bug of reading "no record" as "aborted" cannot happen). The
 //!   decision is then sent to every participant.
-//! - **Status records** are deleted only after every participant applied
-//!   the decision and synced its log, so no prepared record can outlive the
-//!   decision it needs, even across a power loss.
+//! - **Status records** of commits are deleted only after every participant
+//!   applied the decision and synced its log, so no prepared record can
+//!   outlive the decision it needs, even across a power loss. An "aborted"
+//!   record a resolver wrote stays until the next open (no coordinator
+//!   survives an open): a coordinator still running must find it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -226,9 +228,15 @@ fn settle(inner: &ClusterInner, id: TxnId, unfinished: &Unfinished, may_abort: b
         Outcome::Aborted => None,
     };
     settle_ssi(inner, id, committed_at, &unfinished.keys, unfinished.ssi_pending);
-    inner
-        .resolver
-        .forget_later(id, unfinished.home, record.participants.clone());
+    // An "aborted" record stays until the next open: the coordinator may
+    // still be alive and about to decide, and must find it (were it deleted,
+    // its conditional write of "committed" would succeed over rolled-back
+    // participants). A "committed" one has no such reader left.
+    if committed_at.is_some() {
+        inner
+            .resolver
+            .forget_later(id, unfinished.home, record.participants.clone());
+    }
     Ok(true)
 }
 
