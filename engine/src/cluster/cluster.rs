@@ -318,8 +318,8 @@ impl Cluster {
     /// (those the home shard has decided, at once; the others by timeout).
     pub fn restart_shard(&self, number: u16) -> Result<()> {
         let shard = Arc::clone(self.inner.shard(number)?);
-        shard.restart(Duration::from_secs(30))?;
-        resolver::settle_restarted(&self.inner, &shard);
+        let held = shard.restart(Duration::from_secs(30))?;
+        resolver::settle_restarted(&self.inner, &shard, &held);
         Ok(())
     }
 

@@ -151,11 +151,12 @@ fn two_phase(
         prepared_at_ms: now_ms(),
         gid: None,
     };
-    let unfinished = |ssi_pending: bool| Unfinished {
+    let unfinished = |ssi_pending: bool, board_hold: bool| Unfinished {
         home,
         participants: participants.clone(),
         ssi_pending,
         keys: if ssi_pending { keys.clone() } else { Vec::new() },
+        board_hold,
     };
 
     // Phase one.
@@ -167,7 +168,7 @@ fn two_phase(
         }
     }
     if let Err(stop) = cluster.failpoints.hit(Failpoint::BeforePrepare, id) {
-        cluster.resolver.add(id, unfinished(serializable));
+        cluster.resolver.add(id, unfinished(serializable, false));
         return Err(stop);
     }
     let votes = send_all(cluster, &participants, |_| Request::Prepare {
@@ -177,7 +178,7 @@ fn two_phase(
     let votes = match votes {
         Ok(votes) => votes,
         Err(stop) => {
-            cluster.resolver.add(id, unfinished(serializable));
+            cluster.resolver.add(id, unfinished(serializable, false));
             return Err(stop);
         }
     };
@@ -187,8 +188,9 @@ fn two_phase(
         return Err(refusal);
     }
 
-    // The decision.
-    cluster.services.decisions.deciding(id);
+    // The decision. The board hold is this coordinator's until every
+    // participant has applied the outcome, or it hands it to the resolver.
+    cluster.services.decisions.hold(id);
     let commit_ts = cluster.services.oracle.reserve(span);
     cluster.services.decisions.set_commit_ts(id, commit_ts);
     let record = StatusRecord {
@@ -200,32 +202,33 @@ fn two_phase(
         Ok(Outcome::Committed(ts)) if ts == commit_ts => {}
         Ok(_) => {
             abort_everywhere(cluster, id, &participants);
-            cluster.services.decisions.clear(id);
+            cluster.services.decisions.release(id);
             settle_ssi(cluster, id, None, &[], serializable);
             return Err(Error::SerializationFailure(format!(
                 "transaction {id} was settled as aborted while it was in doubt; retry it"
             )));
         }
         Err(e) => {
-            cluster.resolver.add(id, unfinished(serializable));
+            cluster.resolver.add(id, unfinished(serializable, true));
             return Err(e);
         }
     }
     cluster.services.oracle.wait_visible(commit_ts + span - 1);
     settle_ssi(cluster, id, Some(commit_ts), &keys, serializable);
     if let Err(stop) = cluster.failpoints.hit(Failpoint::AfterDecision, id) {
-        cluster.resolver.add(id, unfinished(false));
+        cluster.resolver.add(id, unfinished(false, true));
         return Err(stop);
     }
 
     // Phase two.
-    finish_commit(cluster, id, home, &participants, commit_ts, unfinished(false))?;
+    finish_commit(cluster, id, home, &participants, commit_ts, unfinished(false, true))?;
     Ok(commit_ts)
 }
 
-/// Phase two of a decided commit: `Commit` everywhere, then the board mark
-/// and the status record go. What fails is left to the resolver; the
-/// commit stands either way (it is decided). `Err` only for a failpoint stop.
+/// Phase two of a decided commit: `Commit` everywhere, then the board hold
+/// is released and the status record goes. What fails is left to the
+/// resolver, with the hold (`unfinished.board_hold`); the commit stands
+/// either way (it is decided). `Err` only for a failpoint stop.
 fn finish_commit(
     cluster: &Arc<ClusterInner>,
     id: TxnId,
@@ -248,7 +251,7 @@ fn finish_commit(
         }
     };
     if acks.iter().all(|a| matches!(a, Ok(Response::Done))) {
-        cluster.services.decisions.clear(id);
+        cluster.services.decisions.release(id);
         // Deleted only once the participants' commits are synced (the
         // resolver syncs them first): a status record must outlive every
         // prepared record that could need it after a power loss.
@@ -356,7 +359,7 @@ pub(crate) fn commit_prepared(
         .max()
         .unwrap_or(1)
         .max(1);
-    cluster.services.decisions.deciding(id);
+    cluster.services.decisions.hold(id);
     let commit_ts = cluster.services.oracle.reserve(span);
     cluster.services.decisions.set_commit_ts(id, commit_ts);
     let record = StatusRecord {
@@ -369,6 +372,7 @@ pub(crate) fn commit_prepared(
         participants: participants.clone(),
         ssi_pending: false,
         keys: Vec::new(),
+        board_hold: true,
     };
     match decide(cluster, id, coordination.home, record) {
         Ok(Outcome::Committed(ts)) if ts == commit_ts => {}
@@ -380,7 +384,7 @@ pub(crate) fn commit_prepared(
             return Ok(ts);
         }
         Ok(Outcome::Aborted) => {
-            cluster.services.decisions.clear(id);
+            cluster.services.decisions.release(id);
             abort_everywhere(cluster, id, participants);
             return Err(Error::UnknownPreparedTransaction(
                 coordination.gid.clone().unwrap_or_default(),

@@ -47,6 +47,9 @@ pub(crate) struct Unfinished {
     pub ssi_pending: bool,
     /// Its written keys (for the tracker), when `ssi_pending`.
     pub keys: Vec<WriteKey>,
+    /// The resolver holds a decision-board mark for it (handed over by the
+    /// coordinator or a restarted shard), to release once it is applied.
+    pub board_hold: bool,
 }
 
 /// The resolver's work lists.
@@ -58,9 +61,26 @@ pub(crate) struct Resolver {
 }
 
 impl Resolver {
-    /// Hands transaction `id` over to the resolver.
-    pub fn add(&self, id: TxnId, unfinished: Unfinished) {
-        self.pending.lock().insert(id, unfinished);
+    /// Hands transaction `id` over to the resolver. Returns false if it
+    /// had it already with a board hold, while `unfinished` brings another
+    /// (the caller then releases its own).
+    pub fn add(&self, id: TxnId, unfinished: Unfinished) -> bool {
+        let mut pending = self.pending.lock();
+        match pending.get_mut(&id) {
+            Some(existing) => {
+                let extra = existing.board_hold && unfinished.board_hold;
+                existing.board_hold |= unfinished.board_hold;
+                existing.ssi_pending |= unfinished.ssi_pending;
+                if existing.keys.is_empty() {
+                    existing.keys = unfinished.keys;
+                }
+                !extra
+            }
+            None => {
+                pending.insert(id, unfinished);
+                true
+            }
+        }
     }
 
     /// `id`'s status record on `home` may go once `participants` synced.
@@ -131,8 +151,11 @@ pub(crate) fn tick(inner: &ClusterInner) {
         .map(|(id, u)| (*id, u.clone()))
         .collect();
     for (id, unfinished) in pending {
-        if let Ok(true) = settle(inner, id, &unfinished, true) {
+        if let Ok(Settled::Applied) = settle(inner, id, &unfinished, true) {
             inner.resolver.pending.lock().remove(&id);
+            if unfinished.board_hold {
+                inner.services.decisions.release(id);
+            }
         }
     }
     for shard in &inner.shards {
@@ -148,6 +171,7 @@ pub(crate) fn tick(inner: &ClusterInner) {
                 participants: doubt.coordination.participants.clone(),
                 ssi_pending: false,
                 keys: Vec::new(),
+                board_hold: false,
             };
             let may_abort = doubt.coordination.gid.is_none();
             let _ = settle(inner, doubt.id, &unfinished, may_abort);
@@ -156,33 +180,68 @@ pub(crate) fn tick(inner: &ClusterInner) {
     forget_finished(inner);
 }
 
-/// A restarted shard's in-doubt transactions: settled at once (their
-/// coordinator may be gone; if it is not, the conditional write keeps its
-/// decision).
-pub(crate) fn settle_restarted(inner: &ClusterInner, shard: &Arc<Shard>) {
+/// A restarted shard's in-doubt transactions, each held on the decision
+/// board by the restart (`held`): settled at once where the home shard has
+/// decided or (no decision, no global id) by presumed abort — a live
+/// coordinator's decision wins the conditional write. The rest go to the
+/// resolver with their hold; a global id's without a decision is released
+/// (it waits for `COMMIT PREPARED`, which will hold it then).
+pub(crate) fn settle_restarted(inner: &ClusterInner, shard: &Arc<Shard>, held: &[TxnId]) {
     let Ok(engine) = shard.engine() else {
+        for &id in held {
+            inner.services.decisions.release(id);
+        }
         return;
     };
-    for doubt in engine.in_doubt() {
+    let doubts = engine.in_doubt();
+    for &id in held {
+        let Some(doubt) = doubts.iter().find(|d| d.id == id) else {
+            inner.services.decisions.release(id);
+            continue;
+        };
         let unfinished = Unfinished {
             home: doubt.coordination.home,
             participants: doubt.coordination.participants.clone(),
             ssi_pending: false,
             keys: Vec::new(),
+            board_hold: true,
         };
         let may_abort = doubt.coordination.gid.is_none();
-        if !matches!(settle(inner, doubt.id, &unfinished, may_abort), Ok(true)) {
-            inner.resolver.pending.lock().entry(doubt.id).or_insert(unfinished);
+        match settle(inner, id, &unfinished, may_abort) {
+            Ok(Settled::Applied) | Ok(Settled::Undecided) => inner.services.decisions.release(id),
+            _ => {
+                if !inner.resolver.add(id, unfinished) {
+                    inner.services.decisions.release(id);
+                }
+            }
         }
     }
 }
 
+/// How far [`settle`] got.
+#[derive(Debug, PartialEq, Eq)]
+enum Settled {
+    /// The decision is applied on every participant.
+    Applied,
+    /// Known but not applied everywhere yet (a participant did not answer).
+    Partly,
+    /// No decision, and none may be made here (a global id's).
+    Undecided,
+}
+
 /// Learns (or, when allowed, makes) `id`'s decision and applies it to every
-/// participant. Ok(true) when it is applied everywhere.
-fn settle(inner: &ClusterInner, id: TxnId, unfinished: &Unfinished, may_abort: bool) -> Result<bool> {
+/// participant. While it applies a commit it holds the board mark, and if
+/// some participant does not answer, that hold stays with the resolver's
+/// pending entry, so readers keep waiting for the missing part.
+fn settle(
+    inner: &ClusterInner,
+    id: TxnId,
+    unfinished: &Unfinished,
+    may_abort: bool,
+) -> Result<Settled> {
     let record = match ask(inner, unfinished.home, Request::Status { txn: id })? {
         Response::Decision(record) => record,
-        _ if !may_abort => return Ok(false),
+        _ if !may_abort => return Ok(Settled::Undecided),
         _ => {
             inner.failpoints.hit(Failpoint::ResolverBeforeDecide, id)?;
             let aborted = StatusRecord {
@@ -201,32 +260,40 @@ fn settle(inner: &ClusterInner, id: TxnId, unfinished: &Unfinished, may_abort: b
         }
     };
     inner.failpoints.hit(Failpoint::ResolverAfterDecide, id)?;
-    let request = match record.outcome {
+    let board = &inner.services.decisions;
+    let (request, committed_at) = match record.outcome {
         Outcome::Committed(ts) => {
-            let board = &inner.services.decisions;
-            if !board.is_marked(id) {
-                board.deciding(id);
-            }
+            board.hold(id);
             board.set_commit_ts(id, ts);
-            Request::Commit {
-                txn: id,
-                commit_ts: ts,
-            }
+            (
+                Request::Commit {
+                    txn: id,
+                    commit_ts: ts,
+                },
+                Some(ts),
+            )
         }
-        Outcome::Aborted => Request::Abort { txn: id },
+        Outcome::Aborted => (Request::Abort { txn: id }, None),
     };
     let mut everywhere = true;
     for &participant in &record.participants {
         everywhere &= matches!(ask(inner, participant, request.clone()), Ok(Response::Done));
     }
     if !everywhere {
-        return Ok(false);
+        if committed_at.is_some() {
+            let keep = Unfinished {
+                board_hold: true,
+                ..unfinished.clone()
+            };
+            if !inner.resolver.add(id, keep) {
+                board.release(id);
+            }
+        }
+        return Ok(Settled::Partly);
     }
-    inner.services.decisions.clear(id);
-    let committed_at = match record.outcome {
-        Outcome::Committed(ts) => Some(ts),
-        Outcome::Aborted => None,
-    };
+    if committed_at.is_some() {
+        board.release(id);
+    }
     settle_ssi(inner, id, committed_at, &unfinished.keys, unfinished.ssi_pending);
     // An "aborted" record stays until the next open: the coordinator may
     // still be alive and about to decide, and must find it (were it deleted,
@@ -237,7 +304,7 @@ fn settle(inner: &ClusterInner, id: TxnId, unfinished: &Unfinished, may_abort: b
             .resolver
             .forget_later(id, unfinished.home, record.participants.clone());
     }
-    Ok(true)
+    Ok(Settled::Applied)
 }
 
 /// Deletes the status records of transactions applied everywhere, after

@@ -221,10 +221,14 @@ impl Shard {
 
     /// Opens the shard again after [`Shard::crash`]: waits (up to
     /// `patience`) until every transaction has let go of the crashed
-    /// engine, then recovers from the directory.
-    pub fn restart(&self, patience: Duration) -> Result<()> {
+    /// engine, then recovers from the directory. Before it serves anyone,
+    /// every in-doubt transaction found is held on the decision board (a
+    /// commit applied here before the crash may have been lost with the
+    /// unsynced log, so readers must wait until it is settled again);
+    /// returns them, for [`crate::cluster::resolver`] to settle and release.
+    pub(crate) fn restart(&self, patience: Duration) -> Result<Vec<TxnId>> {
         if self.is_up() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let deadline = Instant::now() + patience;
         let crashed = self.crashed.lock().take();
@@ -242,8 +246,12 @@ impl Shard {
         }
         let engine =
             Engine::open_shard(&self.dir, self.options.clone(), self.number, &self.services)?;
+        let held: Vec<TxnId> = engine.in_doubt().iter().map(|d| d.id).collect();
+        for &id in &held {
+            self.services.decisions.hold(id);
+        }
         *self.engine.write() = Some(engine);
-        Ok(())
+        Ok(held)
     }
 
     /// Closes the shard (a clean shutdown).

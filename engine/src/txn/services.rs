@@ -99,9 +99,11 @@ impl ClusterServices {
     }
 }
 
-/// Cross-shard transactions whose commit is under way: marked by the
-/// coordinator *before* it takes their commit timestamp, cleared once every
-/// participant has applied the decision.
+/// Cross-shard transactions whose commit may be under way: marked by the
+/// coordinator *before* it takes their commit timestamp, and kept marked
+/// until every participant has applied the decision. A shard that restarts
+/// marks its in-doubt transactions before it serves anyone (a commit it had
+/// applied may have been lost with its unsynced log), until they are settled.
 ///
 /// A reader at snapshot `s` that meets a version a prepared transaction `P`
 /// will write asks [`DecisionBoard::may_be_visible`]. If `P` is not on the
@@ -110,32 +112,52 @@ impl ClusterServices {
 /// on. If it is on the board with a timestamp above `s`, likewise. Otherwise
 /// the reader waits for the participant to learn the outcome, so it never
 /// sees half of a committed cross-shard transaction (a fractured read).
+///
+/// Marks are held: each holder (a coordinator, a resolver, a restarted
+/// shard) adds one and releases its own, so one holder's release never
+/// uncovers a transaction another still guards.
 #[derive(Debug, Default)]
 pub struct DecisionBoard {
-    marks: RwLock<HashMap<TxnId, Option<CommitTs>>>,
+    marks: RwLock<HashMap<TxnId, Mark>>,
     count: AtomicUsize,
 }
 
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    holds: u32,
+    commit_ts: Option<CommitTs>,
+}
+
 impl DecisionBoard {
-    /// `id`'s commit has begun; its timestamp is not known yet.
-    pub fn deciding(&self, id: TxnId) {
+    /// Adds a hold on `id` (its commit timestamp, if not known, stays unknown).
+    pub fn hold(&self, id: TxnId) {
         let mut marks = self.marks.write();
-        if marks.insert(id, None).is_none() {
+        let mark = marks.entry(id).or_insert_with(|| {
             self.count.fetch_add(1, Ordering::SeqCst);
-        }
+            Mark {
+                holds: 0,
+                commit_ts: None,
+            }
+        });
+        mark.holds += 1;
     }
 
-    /// `id` commits at `ts` (it must be marked already).
+    /// `id` commits at `ts` (it must be held).
     pub fn set_commit_ts(&self, id: TxnId, ts: CommitTs) {
         if let Some(mark) = self.marks.write().get_mut(&id) {
-            *mark = Some(ts);
+            mark.commit_ts = Some(ts);
         }
     }
 
-    /// Every participant has applied `id`'s outcome (or it aborted).
-    pub fn clear(&self, id: TxnId) {
-        if self.marks.write().remove(&id).is_some() {
-            self.count.fetch_sub(1, Ordering::SeqCst);
+    /// Releases one hold on `id`; the mark goes with the last one.
+    pub fn release(&self, id: TxnId) {
+        let mut marks = self.marks.write();
+        if let Some(mark) = marks.get_mut(&id) {
+            mark.holds = mark.holds.saturating_sub(1);
+            if mark.holds == 0 {
+                marks.remove(&id);
+                self.count.fetch_sub(1, Ordering::SeqCst);
+            }
         }
     }
 
@@ -146,8 +168,11 @@ impl DecisionBoard {
         }
         match self.marks.read().get(&id) {
             None => false,
-            Some(None) => true,
-            Some(Some(ts)) => *ts <= snapshot,
+            Some(Mark { commit_ts: None, .. }) => true,
+            Some(Mark {
+                commit_ts: Some(ts),
+                ..
+            }) => *ts <= snapshot,
         }
     }
 
@@ -165,12 +190,15 @@ mod tests {
     fn a_mark_is_visible_until_its_timestamp_is_known_then_by_timestamp() {
         let board = DecisionBoard::default();
         assert!(!board.may_be_visible(7, 100), "unmarked: invisible");
-        board.deciding(7);
+        board.hold(7);
         assert!(board.may_be_visible(7, 1), "deciding: maybe");
         board.set_commit_ts(7, 50);
         assert!(!board.may_be_visible(7, 49));
         assert!(board.may_be_visible(7, 50));
-        board.clear(7);
+        board.hold(7);
+        board.release(7);
+        assert!(board.may_be_visible(7, 60), "one hold is left");
+        board.release(7);
         assert!(!board.may_be_visible(7, 100));
         assert!(!board.is_marked(7));
     }
