@@ -232,7 +232,7 @@ impl Shell {
     /// The lock `worker` waits for right now, if any.
     pub fn lock_wait(&self, worker: &SessionWorker) -> Option<LockWait> {
         let txn = worker.current_txn()?;
-        self.db.engine().locks().into_iter().find_map(|lock| {
+        self.db.cluster().locks().into_iter().find_map(|lock| {
             lock.waiters.iter().any(|w| w.txn == txn).then(|| {
                 let mut blockers: Vec<TxnId> = lock
                     .holders
@@ -241,7 +241,7 @@ impl Shell {
                     .filter(|&h| h != txn)
                     .collect();
                 if blockers.is_empty() {
-                    blockers = self.db.engine().waits_for(txn);
+                    blockers = self.db.cluster().waits_for(txn);
                 }
                 LockWait {
                     key: lock.key,

@@ -241,7 +241,7 @@ pub fn list_sessions(shell: &Shell) -> String {
 
 /// `\locks`: each locked key, who holds it in which mode, who waits.
 pub fn list_locks(shell: &Shell) -> String {
-    let locks = shell.db.engine().locks();
+    let locks = shell.db.cluster().locks();
     if locks.is_empty() {
         return "no locks are held\n".to_string();
     }
@@ -281,7 +281,7 @@ pub fn list_locks(shell: &Shell) -> String {
 pub fn list_transactions(shell: &Shell) -> String {
     let rows: Vec<Vec<String>> = shell
         .db
-        .engine()
+        .cluster()
         .transactions()
         .iter()
         .map(|t| {

@@ -418,7 +418,7 @@ mod tests {
         let status = worker.status();
         assert_eq!(status.state, TxnState::InTransaction);
         assert_eq!(status.level, IsolationLevel::RepeatableRead);
-        let active: Vec<TxnId> = db.engine().transactions().iter().map(|t| t.id).collect();
+        let active: Vec<TxnId> = db.cluster().transactions().iter().map(|t| t.id).collect();
         assert_eq!(status.block_txn.map(|id| vec![id]), Some(active));
         assert_eq!(worker.current_txn(), status.block_txn);
         let failed = run("select * from missing");

@@ -1,8 +1,9 @@
 //! [`Database`]: an open isodb database, shared by every thread that uses
 //! it, and its options.
 //!
-//! A `Database` is a cheap handle (`Clone + Send + Sync`) on the engine,
-//! the catalog's keyspace and the hidden-row-id allocator. Work happens in
+//! A `Database` is a cheap handle (`Clone + Send + Sync`) on the engine's
+//! [`Cluster`] (one shard, or several: [`DatabaseOptions::shards`]), the
+//! catalog's keyspace and the hidden-row-id allocator. Work happens in
 //! [`Session`]s, one per thread. [`Database::run_in_transaction`] runs a
 //! closure in a transaction and retries it when the transaction loses a
 //! serialization conflict (40001) or a deadlock (40P01):
@@ -18,8 +19,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use isodb_engine::cluster::{Cluster, ClusterOptions};
 use isodb_engine::storage::{Durability, StoreOptions};
-use isodb_engine::txn::{Engine, EngineOptions, IsolationLevel};
+use isodb_engine::txn::{EngineOptions, IsolationLevel};
 
 use crate::catalog::store::Catalog;
 use crate::error::{Error, Result};
@@ -40,6 +42,16 @@ pub struct DatabaseOptions {
     pub lock_timeout: Option<Duration>,
     /// How many times [`Database::run_in_transaction`] retries (default 10).
     pub max_retries: u32,
+    /// Shards of a new database (default `None`: one). Each shard is an
+    /// engine of its own in a subdirectory; rows are placed by their shard
+    /// key ([`crate::placement`]) and transactions that write several
+    /// shards commit by two-phase commit. An existing database keeps the
+    /// count it was created with; asking for another is an error.
+    pub shards: Option<u16>,
+    /// Options of the cluster layer beyond the above (timeouts of the
+    /// commit protocol, fault injection); `engine` and `shards` in it are
+    /// set from the fields above.
+    pub cluster: ClusterOptions,
 }
 
 impl Default for DatabaseOptions {
@@ -49,12 +61,14 @@ impl Default for DatabaseOptions {
             isolation_level: IsolationLevel::Serializable,
             lock_timeout: None,
             max_retries: 10,
+            shards: None,
+            cluster: ClusterOptions::default(),
         }
     }
 }
 
 struct DatabaseInner {
-    engine: Engine,
+    cluster: Cluster,
     catalog: Catalog,
     row_ids: RowIdAllocator,
     options: DatabaseOptions,
@@ -90,7 +104,7 @@ pub struct Database {
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Database")
-            .field("engine", &self.inner.engine)
+            .field("cluster", &self.inner.cluster)
             .field("options", &self.inner.options)
             .finish()
     }
@@ -129,23 +143,38 @@ impl Database {
         options: DatabaseOptions,
         temporary: Option<tempfile::TempDir>,
     ) -> Result<Database> {
-        let engine = Engine::open(
+        let cluster = Cluster::open(
             path,
-            EngineOptions {
-                store: StoreOptions {
-                    durability: options.durability,
-                    ..StoreOptions::default()
+            ClusterOptions {
+                engine: EngineOptions {
+                    store: StoreOptions {
+                        durability: options.durability,
+                        ..StoreOptions::default()
+                    },
+                    lock_timeout: options.lock_timeout,
                 },
-                lock_timeout: options.lock_timeout,
+                shards: options.shards,
+                ..options.cluster.clone()
             },
         )?;
-        let catalog = Catalog::new(engine.keyspace("isodb.catalog")?);
-        let mut txn = engine.begin(IsolationLevel::Serializable);
+        let keyspaces = cluster.keyspace("isodb.catalog")?;
+        let catalog = Catalog::new(keyspaces[0], cluster.shard_count());
+        if keyspaces
+            .iter()
+            .any(|ks| ks.local_id() != keyspaces[0].local_id())
+        {
+            return Err(Error::corrupt(
+                "catalog",
+                0,
+                "the shards disagree on the catalog's keyspace",
+            ));
+        }
+        let mut txn = cluster.begin(IsolationLevel::Serializable);
         let epoch = catalog.next_row_id_epoch(&mut txn)?;
         txn.commit()?;
         Ok(Database {
             inner: Arc::new(DatabaseInner {
-                engine,
+                cluster,
                 catalog,
                 row_ids: RowIdAllocator::new(epoch),
                 options,
@@ -164,9 +193,15 @@ impl Database {
         &self.inner.options
     }
 
-    /// The underlying transactional engine.
-    pub fn engine(&self) -> &Engine {
-        &self.inner.engine
+    /// The shards and their commit coordinator (locks, open transactions,
+    /// prepared transactions and fault injection for the whole database).
+    pub fn cluster(&self) -> &Cluster {
+        &self.inner.cluster
+    }
+
+    /// Number of shards.
+    pub fn shard_count(&self) -> u16 {
+        self.inner.cluster.shard_count()
     }
 
     pub(crate) fn catalog(&self) -> Catalog {

@@ -213,6 +213,10 @@ pub enum Error {
     #[error("invalid table definition: {0}")]
     InvalidTableDefinition(String),
 
+    /// An option or parameter has a value it cannot take (22023).
+    #[error("invalid parameter value: {0}")]
+    InvalidParameterValue(String),
+
     /// LIMIT or OFFSET is negative or not an integer (2201W).
     #[error("invalid row count: {0}")]
     InvalidRowCount(String),
@@ -290,6 +294,7 @@ impl Error {
             Error::InvalidColumnReference(_) => "42P10",
             Error::InvalidRowCount(_) => "2201W",
             Error::InvalidTableDefinition(_) => "42P16",
+            Error::InvalidParameterValue(_) => "22023",
             Error::InvalidTransactionState(_) => "25001",
             Error::InvalidSavepoint(_) => "3B001",
             Error::LockNotAvailable(_) => "55P03",

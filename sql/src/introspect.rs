@@ -39,8 +39,6 @@ use crate::encoding::{encode_key, prefix_successor};
 use crate::error::Result;
 use crate::types::{DataType, Value};
 
-/// The engine keyspace that holds the catalog (as opened by [`Database`]).
-const CATALOG_KEYSPACE_NAME: &str = "isodb.catalog";
 
 /// A column of a table, as [`Database::tables`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +79,9 @@ pub struct TableInfo {
     pub primary_key: Vec<String>,
     /// Its secondary indexes.
     pub indexes: Vec<IndexInfo>,
+    /// How its rows are placed on shards, in words ("one shard", "hash of
+    /// the primary key (id) over 4 shards", ...).
+    pub distribution: String,
 }
 
 fn names(table: &TableDef, positions: &[usize]) -> Vec<String> {
@@ -118,6 +119,7 @@ impl From<TableDef> for TableInfo {
                 .collect(),
             primary_key,
             indexes,
+            distribution: String::new(),
         }
     }
 }
@@ -126,8 +128,8 @@ impl Database {
     /// Every committed table with its columns, primary key and indexes,
     /// ordered by name.
     pub fn tables(&self) -> Result<Vec<TableInfo>> {
-        let keyspace = self.engine().keyspace(CATALOG_KEYSPACE_NAME)?;
-        let mut txn = self.engine().begin_with(TransactionOptions {
+        let keyspace = self.catalog().keyspace();
+        let mut txn = self.cluster().begin_with(TransactionOptions {
             level: IsolationLevel::ReadCommitted,
             read_only: true,
         });
@@ -142,7 +144,12 @@ impl Database {
             Ok(scan) => scan
                 .map(|row| {
                     let (_, bytes) = row?;
-                    Ok(TableInfo::from(decode_table(&bytes)?))
+                    let table = decode_table(&bytes)?;
+                    let distribution = crate::placement::describe(&table, self.shard_count());
+                    Ok(TableInfo {
+                        distribution,
+                        ..TableInfo::from(table)
+                    })
                 })
                 .collect(),
             Err(error) => Err(error.into()),

@@ -43,7 +43,8 @@
 //! - [`parse`]: SQL text to sqlparser's AST (PostgreSQL dialect).
 //! - [`plan`]: binding, access paths, joins, grouping: the [`plan::Plan`].
 //! - [`exec`]: running plans inside one engine transaction.
-//! - [`catalog`] and [`table`]: schema objects and rows in engine keyspaces.
+//! - [`catalog`], [`table`] and [`placement`]: schema objects, rows in
+//!   engine keyspaces, and which shard holds a row.
 //! - [`types`], [`encoding`], [`error`]: values, byte encodings, errors.
 
 #![deny(missing_docs)]
@@ -55,6 +56,7 @@ pub mod error;
 pub mod exec;
 pub mod introspect;
 pub mod parse;
+pub mod placement;
 pub mod plan;
 pub mod row;
 pub mod session;

@@ -22,22 +22,38 @@
 //! Both forms start with `enc(v)`, so one range scan of the index reads
 //! both; [`index_entry_values`] tells them apart by the number of
 //! values in the key.
+//!
+//! In a database of several shards a table has one keyspace per shard (the
+//! same number, with the shard in its top byte): a row and its index
+//! entries are written on the row's shard ([`crate::placement`]).
 
-use isodb_engine::txn::{Keyspace, Transaction};
+use isodb_engine::cluster::ClusterTransaction as Transaction;
+use isodb_engine::txn::Keyspace;
 
 use crate::catalog::{IndexDef, TableDef};
 use crate::encoding::{decode_key, decode_row, encode_columns, encode_key, encode_row};
 use crate::error::{Error, Result};
+use crate::placement::row_shard;
 use crate::types::Value;
 
-/// The keyspace of a table's rows.
-pub fn table_keyspace(table: &TableDef) -> Keyspace {
-    Keyspace::new(table.id)
+/// The keyspace of a table's rows on `shard`.
+pub fn table_keyspace(table: &TableDef, shard: u16) -> Keyspace {
+    Keyspace::new(table.id).on_shard(shard)
 }
 
-/// The keyspace of an index's entries.
-pub fn index_keyspace(index: &IndexDef) -> Keyspace {
-    Keyspace::new(index.id)
+/// The keyspace of an index's entries on `shard`.
+pub fn index_keyspace(index: &IndexDef, shard: u16) -> Keyspace {
+    Keyspace::new(index.id).on_shard(shard)
+}
+
+/// The table's keyspace on every one of `shards` shards.
+pub fn table_keyspaces(table: &TableDef, shards: u16) -> Vec<Keyspace> {
+    (0..shards.max(1)).map(|s| table_keyspace(table, s)).collect()
+}
+
+/// The index's keyspace on every one of `shards` shards.
+pub fn index_keyspaces(index: &IndexDef, shards: u16) -> Vec<Keyspace> {
+    (0..shards.max(1)).map(|s| index_keyspace(index, s)).collect()
 }
 
 /// The engine key of a row: its primary key (or row id), encoded.
@@ -133,11 +149,13 @@ pub fn insert_row(
     table: &TableDef,
     row: &[Value],
     row_id: Option<i64>,
+    shards: u16,
 ) -> Result<()> {
     check_not_null(table, row)?;
     let bytes = encode_row(row, &table.schema())?;
     let key = row_key(table, row, row_id);
-    let keyspace = table_keyspace(table);
+    let shard = row_shard(table, row, row_id, shards);
+    let keyspace = table_keyspace(table, shard);
     if table.has_row_id() {
         txn.put(keyspace, &key, &bytes)?;
     } else if !txn.insert(keyspace, &key, &bytes)? {
@@ -147,21 +165,23 @@ pub fn insert_row(
         });
     }
     for index in &table.indexes {
-        insert_index_entry(txn, table, index, row, &key)?;
+        insert_index_entry(txn, table, index, row, &key, shard)?;
     }
     Ok(())
 }
 
-/// Writes one index entry of `row`, checking a unique index first.
+/// Writes one index entry of `row` (on the row's shard), checking a unique
+/// index first.
 fn insert_index_entry(
     txn: &mut Transaction,
     table: &TableDef,
     index: &IndexDef,
     row: &[Value],
     row_key: &[u8],
+    shard: u16,
 ) -> Result<()> {
     let (entry_key, entry_value) = index_entry(index, row, row_key);
-    let index_space = index_keyspace(index);
+    let index_space = index_keyspace(index, shard);
     if entry_value.is_empty() {
         txn.put(index_space, &entry_key, &entry_value)?;
     } else if !txn.insert(index_space, &entry_key, &entry_value)? {
@@ -186,36 +206,42 @@ pub struct RowChange {
 /// Applies an UPDATE's changes, checking constraints as of the end of the
 /// statement (so values may swap between rows).
 ///
-/// A row whose primary key stays is written over its key and is never
-/// absent, not even to a READ UNCOMMITTED reader in the middle of the
-/// statement; only the index entries whose keys change are moved. A row
-/// whose primary key changes moves: its old key is deleted before any new
-/// key is written, so keys may swap between rows too.
-pub fn update_rows(txn: &mut Transaction, table: &TableDef, changes: &[RowChange]) -> Result<()> {
-    let keyspace = table_keyspace(table);
+/// A row whose primary key (and shard) stays is written over its key and
+/// is never absent, not even to a READ UNCOMMITTED reader in the middle of
+/// the statement; only the index entries whose keys change are moved. A row
+/// whose primary key or shard changes moves: its old key is deleted before
+/// any new key is written, so keys may swap between rows too.
+pub fn update_rows(
+    txn: &mut Transaction,
+    table: &TableDef,
+    changes: &[RowChange],
+    shards: u16,
+) -> Result<()> {
     let mut moved = Vec::with_capacity(changes.len());
     // First every old entry that goes away: index entries whose key
-    // changes, and the rows whose primary key changes.
+    // changes, and the rows whose primary key or shard changes.
     for change in changes {
         let old_pk = row_key(table, &change.old, change.row_id);
         let new_pk = row_key(table, &change.new, change.row_id);
-        let pk_moves = old_pk != new_pk;
+        let old_shard = row_shard(table, &change.old, change.row_id, shards);
+        let new_shard = row_shard(table, &change.new, change.row_id, shards);
+        let row_moves = old_pk != new_pk || old_shard != new_shard;
         for index in &table.indexes {
             let (old_key, _) = index_entry(index, &change.old, &old_pk);
             let (new_key, _) = index_entry(index, &change.new, &new_pk);
-            if pk_moves || old_key != new_key {
-                txn.delete(index_keyspace(index), &old_key)?;
+            if row_moves || old_key != new_key {
+                txn.delete(index_keyspace(index, old_shard), &old_key)?;
             }
         }
-        if pk_moves {
-            txn.delete(keyspace, &old_pk)?;
+        if row_moves {
+            txn.delete(table_keyspace(table, old_shard), &old_pk)?;
         }
-        moved.push((old_pk, new_pk, pk_moves));
+        moved.push((old_pk, new_pk, row_moves, new_shard));
     }
     // Then every new entry, with its checks.
-    for (change, (old_pk, new_pk, pk_moves)) in changes.iter().zip(moved) {
-        if pk_moves {
-            insert_row(txn, table, &change.new, change.row_id)?;
+    for (change, (old_pk, new_pk, row_moves, shard)) in changes.iter().zip(moved) {
+        if row_moves {
+            insert_row(txn, table, &change.new, change.row_id, shards)?;
             continue;
         }
         check_not_null(table, &change.new)?;
@@ -224,12 +250,12 @@ pub fn update_rows(txn: &mut Transaction, table: &TableDef, changes: &[RowChange
             let (old_key, _) = index_entry(index, &change.old, &old_pk);
             let (new_key, new_value) = index_entry(index, &change.new, &new_pk);
             if old_key != new_key {
-                insert_index_entry(txn, table, index, &change.new, &new_pk)?;
+                insert_index_entry(txn, table, index, &change.new, &new_pk, shard)?;
             } else if new_value != index_entry(index, &change.old, &old_pk).1 {
-                txn.put(index_keyspace(index), &new_key, &new_value)?;
+                txn.put(index_keyspace(index, shard), &new_key, &new_value)?;
             }
         }
-        txn.put(keyspace, &new_pk, &bytes)?;
+        txn.put(table_keyspace(table, shard), &new_pk, &bytes)?;
     }
     Ok(())
 }
@@ -240,45 +266,57 @@ pub fn delete_row(
     table: &TableDef,
     row: &[Value],
     row_id: Option<i64>,
+    shards: u16,
 ) -> Result<()> {
     let key = row_key(table, row, row_id);
+    let shard = row_shard(table, row, row_id, shards);
     for index in &table.indexes {
         let (entry_key, _) = index_entry(index, row, &key);
-        txn.delete(index_keyspace(index), &entry_key)?;
+        txn.delete(index_keyspace(index, shard), &entry_key)?;
     }
-    txn.delete(table_keyspace(table), &key)?;
+    txn.delete(table_keyspace(table, shard), &key)?;
     Ok(())
 }
 
-/// Writes the entries of a new index for every existing row.
-pub fn build_index(txn: &mut Transaction, table: &TableDef, index: &IndexDef) -> Result<()> {
-    let rows: Vec<(Vec<u8>, Vec<u8>)> = txn
-        .scan(table_keyspace(table), ..)?
-        .collect::<std::result::Result<_, _>>()?;
-    for (key, value) in rows {
-        let row = decode_row(&value, &table.schema())?;
-        let (entry_key, entry_value) = index_entry(index, &row, &key);
-        let index_space = index_keyspace(index);
-        if !entry_value.is_empty() && txn.get_for_update(index_space, &entry_key)?.is_some() {
-            return Err(Error::UniqueViolation {
-                constraint: index.name.clone(),
-                detail: key_detail(table, &index.columns, &row),
-            });
+/// Writes the entries of a new index for every existing row (on each row's
+/// shard).
+pub fn build_index(
+    txn: &mut Transaction,
+    table: &TableDef,
+    index: &IndexDef,
+    shards: u16,
+) -> Result<()> {
+    for shard in 0..shards.max(1) {
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = txn
+            .scan(table_keyspace(table, shard), ..)?
+            .collect::<std::result::Result<_, _>>()?;
+        let index_space = index_keyspace(index, shard);
+        for (key, value) in rows {
+            let row = decode_row(&value, &table.schema())?;
+            let (entry_key, entry_value) = index_entry(index, &row, &key);
+            if !entry_value.is_empty() && txn.get_for_update(index_space, &entry_key)?.is_some() {
+                return Err(Error::UniqueViolation {
+                    constraint: index.name.clone(),
+                    detail: key_detail(table, &index.columns, &row),
+                });
+            }
+            txn.put(index_space, &entry_key, &entry_value)?;
         }
-        txn.put(index_space, &entry_key, &entry_value)?;
     }
     Ok(())
 }
 
-/// Deletes every key of a keyspace (the rows of a dropped table or the
-/// entries of a dropped index).
-pub fn clear_keyspace(txn: &mut Transaction, keyspace: Keyspace) -> Result<()> {
-    let keys: Vec<Vec<u8>> = txn
-        .scan(keyspace, ..)?
-        .map(|entry| entry.map(|(key, _)| key))
-        .collect::<std::result::Result<_, _>>()?;
-    for key in keys {
-        txn.delete(keyspace, &key)?;
+/// Deletes every key of a keyspace on every shard (the rows of a dropped
+/// table or the entries of a dropped index); `keyspaces` has one per shard.
+pub fn clear_keyspaces(txn: &mut Transaction, keyspaces: &[Keyspace]) -> Result<()> {
+    for &keyspace in keyspaces {
+        let keys: Vec<Vec<u8>> = txn
+            .scan(keyspace, ..)?
+            .map(|entry| entry.map(|(key, _)| key))
+            .collect::<std::result::Result<_, _>>()?;
+        for key in keys {
+            txn.delete(keyspace, &key)?;
+        }
     }
     Ok(())
 }

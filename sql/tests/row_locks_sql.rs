@@ -308,7 +308,7 @@ fn locking_clauses_refuse_what_postgres_refuses() {
         ),
         vec![vec![3], vec![2]]
     );
-    assert!(db.engine().locks().is_empty());
+    assert!(db.cluster().locks().is_empty());
 }
 
 #[test]

@@ -181,10 +181,10 @@ fn the_session_reports_its_state_and_engine_transaction() {
         .expect("begin");
     assert_eq!(s.transaction_state(), TransactionState::InTransaction);
     let id = s.transaction_id().expect("an id in a block");
-    let open_ids: Vec<u64> = db.engine().transactions().iter().map(|t| t.id).collect();
+    let open_ids: Vec<u64> = db.cluster().transactions().iter().map(|t| t.id).collect();
     assert!(open_ids.contains(&id), "{id} not in {open_ids:?}");
     assert!(
-        db.engine()
+        db.cluster()
             .locks()
             .iter()
             .any(|l| l.holders.iter().any(|h| h.txn == id)),
@@ -194,5 +194,5 @@ fn the_session_reports_its_state_and_engine_transaction() {
     assert_eq!(s.transaction_state(), TransactionState::Failed);
     s.execute("ROLLBACK").expect("rollback");
     assert_eq!(s.transaction_state(), TransactionState::Idle);
-    assert!(db.engine().transactions().is_empty());
+    assert!(db.cluster().transactions().is_empty());
 }

@@ -176,9 +176,40 @@ impl Script {
     /// Runs the script on a fresh temporary database at `level`.
     pub fn run(&self, level: IsolationLevel) -> Result<Run, ScriptError> {
         let db = Database::open_temporary().map_err(|e| ScriptError::Setup(e.to_string()))?;
+        self.run_on(db, self.setup, level)
+    }
+
+    /// Runs the script on a fresh temporary database of `shards` shards
+    /// whose `test` table puts row `id` on shard `id - 1` (ids 1 to
+    /// `shards`; larger ones on the last shard): every row of a scenario on
+    /// a shard of its own, so each transaction that touches two rows spans
+    /// two shards.
+    pub fn run_sharded(&self, level: IsolationLevel, shards: u16) -> Result<Run, ScriptError> {
+        let db = Database::open_temporary_with(isodb::DatabaseOptions {
+            durability: isodb::Durability::NoSync,
+            shards: Some(shards),
+            ..isodb::DatabaseOptions::default()
+        })
+        .map_err(|e| ScriptError::Setup(e.to_string()))?;
+        const PLAIN: &str = "CREATE TABLE test (id INT PRIMARY KEY, value INT NOT NULL)";
+        if !self.setup.contains(PLAIN) {
+            return Err(ScriptError::Setup(format!(
+                "the set-up does not create the test table as {PLAIN:?}"
+            )));
+        }
+        let bounds: Vec<String> = (2..=shards).map(|b| b.to_string()).collect();
+        let sharded = format!(
+            "{PLAIN} WITH (shard_bounds = '{}') PARTITION BY RANGE (id)",
+            bounds.join(", ")
+        );
+        let setup = self.setup.replace(PLAIN, &sharded);
+        self.run_on(db, &setup, level)
+    }
+
+    fn run_on(&self, db: Database, setup: &str, level: IsolationLevel) -> Result<Run, ScriptError> {
         db.session()
-            .execute(self.setup)
-            .map_err(|e| ScriptError::Setup(format!("{}: {e}", self.setup)))?;
+            .execute(setup)
+            .map_err(|e| ScriptError::Setup(format!("{setup}: {e}")))?;
         let mut sessions = Vec::new();
         for i in 1..=self.sessions() {
             let thread = SessionThread::spawn(&db, &format!("t{i}"), level)

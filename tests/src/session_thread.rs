@@ -166,7 +166,7 @@ impl SessionThread {
     pub fn is_waiting_for_lock(&self) -> bool {
         self.cancel
             .transaction_id()
-            .is_some_and(|id| !self.db.engine().waits_for(id).is_empty())
+            .is_some_and(|id| !self.db.cluster().waits_for(id).is_empty())
     }
 }
 

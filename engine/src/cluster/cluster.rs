@@ -323,6 +323,82 @@ impl Cluster {
         Ok(())
     }
 
+    /// Row and keyspace locks held and awaited on every shard (a key names
+    /// its shard: see [`crate::txn::Keyspace::shard`]).
+    pub fn locks(&self) -> Vec<crate::txn::lock::LockInfo> {
+        let mut locks: Vec<_> = self
+            .up_engines()
+            .flat_map(|engine| engine.locks())
+            .collect();
+        locks.sort_by(|a, b| a.key.cmp(&b.key));
+        locks
+    }
+
+    /// Whom transaction `id` waits for right now, on any shard.
+    pub fn waits_for(&self, id: TxnId) -> Vec<TxnId> {
+        let mut blockers: Vec<TxnId> = self
+            .up_engines()
+            .flat_map(|engine| engine.waits_for(id))
+            .collect();
+        blockers.sort_unstable();
+        blockers.dedup();
+        blockers
+    }
+
+    /// Open transactions, one entry per transaction (its parts merged:
+    /// writes summed, the oldest age), oldest first.
+    pub fn transactions(&self) -> Vec<crate::txn::TransactionInfo> {
+        let mut merged: Vec<crate::txn::TransactionInfo> = Vec::new();
+        for info in self.up_engines().flat_map(|engine| engine.transactions()) {
+            match merged.iter_mut().find(|t| t.id == info.id) {
+                Some(entry) => {
+                    entry.writes += info.writes;
+                    entry.age = entry.age.max(info.age);
+                }
+                None => merged.push(info),
+            }
+        }
+        merged.sort_by_key(|t| t.id);
+        merged
+    }
+
+    /// Ends transaction `id`'s wait on whichever shard it waits (57014 for
+    /// the statement). Returns true if a wait was ended.
+    pub fn cancel_wait(&self, id: TxnId) -> bool {
+        self.up_engines().any(|engine| engine.cancel_wait(id))
+    }
+
+    /// Writes every shard's memtable to a table.
+    pub fn flush(&self) -> Result<()> {
+        for engine in self.up_engines() {
+            engine.store().flush()?;
+        }
+        Ok(())
+    }
+
+    /// Fault injection: every shard's log fsync takes `delay` longer.
+    pub fn set_sync_delay(&self, delay: Duration) {
+        for engine in self.up_engines() {
+            engine.store().set_sync_delay(delay);
+        }
+    }
+
+    /// Fault injection: the whole database crashes at this instant, every
+    /// shard as `kind` says; drop every handle and open it again.
+    pub fn crash(&self, kind: CrashKind) -> Result<()> {
+        let mut first_error = None;
+        for shard in &self.inner.shards {
+            if let Err(e) = shard.crash(kind) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn up_engines(&self) -> impl Iterator<Item = Engine> + '_ {
+        self.inner.shards.iter().filter_map(|shard| shard.engine().ok())
+    }
+
     /// Runs one round of background work now (in-doubt resolution and
     /// deadlock detection); tests use it to wait less.
     pub fn run_background_once(&self) {
@@ -330,9 +406,11 @@ impl Cluster {
         deadlock::detect(&self.inner);
     }
 
-    /// Transactions whose commit the resolver still has to finish.
+    /// Transactions the commit protocol has not finished with: those the
+    /// resolver still has to settle, and those staged on a shard whose
+    /// `Prepare` never came (rolled back after the in-doubt timeout).
     pub fn unfinished(&self) -> usize {
-        self.inner.resolver.len()
+        self.inner.resolver.len() + self.inner.shards.iter().map(|s| s.staged()).sum::<usize>()
     }
 
     /// Closes every shard (the background thread stops with the last handle).

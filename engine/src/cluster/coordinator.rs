@@ -581,6 +581,8 @@ fn refusal(participants: &[u16], votes: &[Result<Response>]) -> Option<Error> {
 /// the transaction as aborted by itself, having no decision to find).
 fn abort_everywhere(cluster: &Arc<ClusterInner>, id: TxnId, participants: &[u16]) {
     for &shard in participants {
-        let _ = call(cluster, shard, Request::Abort { txn: id });
+        if call(cluster, shard, Request::Abort { txn: id }).is_err() {
+            cluster.resolver.abort_later(id, shard);
+        }
     }
 }

@@ -58,6 +58,8 @@ pub(crate) struct Resolver {
     pending: Mutex<BTreeMap<TxnId, Unfinished>>,
     /// Decided and applied everywhere: (home, participants) to sync, then forget.
     to_forget: Mutex<Vec<(TxnId, u16, Vec<u16>)>>,
+    /// Aborted by their coordinator, whose `Abort` did not reach these shards.
+    to_abort: Mutex<Vec<(TxnId, u16)>>,
 }
 
 impl Resolver {
@@ -88,9 +90,14 @@ impl Resolver {
         self.to_forget.lock().push((id, home, participants));
     }
 
+    /// `id` was aborted, but `shard` did not hear it: tell it again.
+    pub fn abort_later(&self, id: TxnId, shard: u16) {
+        self.to_abort.lock().push((id, shard));
+    }
+
     /// Transactions still to finish.
     pub fn len(&self) -> usize {
-        self.pending.lock().len()
+        self.pending.lock().len() + self.to_abort.lock().len()
     }
 }
 
@@ -142,6 +149,12 @@ pub(crate) fn tick(inner: &ClusterInner) {
     let timeout = inner.options.in_doubt_timeout;
     for shard in &inner.shards {
         shard.abort_stale_staged(timeout);
+    }
+    let aborts: Vec<(TxnId, u16)> = std::mem::take(&mut *inner.resolver.to_abort.lock());
+    for (id, shard) in aborts {
+        if !matches!(ask(inner, shard, Request::Abort { txn: id }), Ok(Response::Done)) {
+            inner.resolver.abort_later(id, shard);
+        }
     }
     let pending: Vec<(TxnId, Unfinished)> = inner
         .resolver

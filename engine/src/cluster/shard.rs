@@ -124,6 +124,11 @@ impl Shard {
         Ok(())
     }
 
+    /// Transactions staged here, waiting for their `Prepare`.
+    pub fn staged(&self) -> usize {
+        self.staged.lock().len()
+    }
+
     /// Rolls back staged transactions that waited longer than `timeout`
     /// for their `Prepare` (their coordinator is gone: presumed abort).
     /// Returns how many.

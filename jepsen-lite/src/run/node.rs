@@ -128,7 +128,7 @@ impl Node {
     /// Writes everything committed so far to disk (flushes the store's memtable to a table).
     pub fn make_durable(&self) -> isodb::Result<()> {
         match self.lock().db.as_ref() {
-            Some(db) => Ok(db.engine().store().flush()?),
+            Some(db) => Ok(db.cluster().flush()?),
             None => Ok(()),
         }
     }
@@ -198,7 +198,7 @@ impl Node {
         let micros = delay.map_or(0, |d| d.as_micros() as u64);
         self.commit_delay_micros.store(micros, Ordering::Relaxed);
         if let Some(db) = self.lock().db.as_ref() {
-            db.engine().store().set_sync_delay(self.commit_delay());
+            db.cluster().set_sync_delay(self.commit_delay());
         }
     }
 
@@ -216,7 +216,7 @@ impl Node {
             let db = state.db.take();
             if let Some(db) = &db {
                 // Crash first: from here on nothing more reaches the disk.
-                db.engine().store().crash(self.crash_kind())?;
+                db.cluster().crash(self.crash_kind())?;
             }
             state.generation += 1;
             state.draining += state.holders;
@@ -238,8 +238,7 @@ impl Node {
         std::thread::sleep(downtime);
         let reopened = Database::open_with(&self.dir, self.options.clone())?;
         reopened
-            .engine()
-            .store()
+            .cluster()
             .set_sync_delay(self.commit_delay());
         self.lock().db = Some(reopened);
         self.changed.notify_all();

@@ -100,7 +100,7 @@ impl SqlSystem for IsodbSystem {
     }
 
     fn settle(&mut self) -> BenchResult<()> {
-        self.db.engine().store().flush()?;
+        self.db.cluster().flush()?;
         Ok(())
     }
 

@@ -7,22 +7,27 @@
 //!   pk_count, pk positions...,
 //!   index_count,
 //!     per index: id, name, unique, column_count, positions...
+//!   distribution (format 2): 'key' | 'hash', count, positions... |
+//!                            'range', column, bound_count, bounds...
 //!
 //!   CREATE TABLE t (id INT PRIMARY KEY, v TEXT DEFAULT 'x')  (id 1048576)
 //!   -> (1, 1048576, 't', 2, 'id', 'INTEGER', false, NULL,
 //!       'v', 'TEXT', true, '''x''', 1, 0, 0)
 //! ```
 //!
-//! Decoding checks every field and reports [`Error::Corrupt`] on anything
+//! Format 1 (before shards) has no distribution: it reads as 'key', the
+//! hash of the primary key. Decoding checks every field and reports [`Error::Corrupt`] on anything
 //! unexpected; it never panics.
 
-use crate::catalog::{ColumnDef, IndexDef, TableDef};
+use crate::catalog::{ColumnDef, Distribution, IndexDef, TableDef};
 use crate::encoding::{decode_key, encode_key};
 use crate::error::{Error, Result};
 use crate::types::{DataType, Value};
 
 /// The format version written first.
-const FORMAT_VERSION: i64 = 1;
+const FORMAT_VERSION: i64 = 2;
+/// The format before shards: no distribution.
+const FORMAT_V1: i64 = 1;
 
 /// Encodes a table definition.
 pub fn encode_table(table: &TableDef) -> Vec<u8> {
@@ -48,6 +53,23 @@ pub fn encode_table(table: &TableDef) -> Vec<u8> {
         values.push(Value::Integer(index.columns.len() as i64));
         values.extend(index.columns.iter().map(|&i| Value::Integer(i as i64)));
     }
+    match &table.distribution {
+        Distribution::PrimaryKey => {
+            values.push(Value::from("key"));
+            values.push(Value::Integer(0));
+        }
+        Distribution::Hash(columns) => {
+            values.push(Value::from("hash"));
+            values.push(Value::Integer(columns.len() as i64));
+            values.extend(columns.iter().map(|&i| Value::Integer(i as i64)));
+        }
+        Distribution::Range { column, bounds } => {
+            values.push(Value::from("range"));
+            values.push(Value::Integer(*column as i64));
+            values.push(Value::Integer(bounds.len() as i64));
+            values.extend(bounds.iter().cloned());
+        }
+    }
     encode_key(&values)
 }
 
@@ -59,7 +81,7 @@ pub fn decode_table(bytes: &[u8]) -> Result<TableDef> {
         position: 0,
     };
     let version = reader.integer()?;
-    if version != FORMAT_VERSION {
+    if version != FORMAT_VERSION && version != FORMAT_V1 {
         return Err(corrupt(0, format!("unknown format version {version}")));
     }
     let id = reader.id()?;
@@ -95,6 +117,35 @@ pub fn decode_table(bytes: &[u8]) -> Result<TableDef> {
             unique,
         });
     }
+    let distribution = if version == FORMAT_V1 {
+        Distribution::PrimaryKey
+    } else {
+        match reader.text()?.as_str() {
+            "key" => {
+                reader.positions(0)?;
+                Distribution::PrimaryKey
+            }
+            "hash" => Distribution::Hash(reader.positions(columns.len())?),
+            "range" => {
+                let column = reader.count()?;
+                if column >= columns.len() {
+                    return Err(corrupt(reader.position, "range column out of range"));
+                }
+                let count = reader.count()?;
+                let mut bounds = Vec::with_capacity(count.min(256));
+                for _ in 0..count {
+                    bounds.push(reader.next()?);
+                }
+                Distribution::Range { column, bounds }
+            }
+            other => {
+                return Err(corrupt(
+                    reader.position,
+                    format!("unknown distribution {other}"),
+                ));
+            }
+        }
+    };
     if reader.values.next().is_some() {
         return Err(corrupt(reader.position, "trailing fields"));
     }
@@ -104,6 +155,7 @@ pub fn decode_table(bytes: &[u8]) -> Result<TableDef> {
         columns,
         primary_key,
         indexes,
+        distribution,
     })
 }
 
@@ -222,13 +274,41 @@ mod tests {
                 columns: vec![1],
                 unique: true,
             }],
+            distribution: Distribution::PrimaryKey,
         }
     }
 
     #[test]
     fn definitions_round_trip() {
-        let table = sample();
+        let mut table = sample();
+        assert_eq!(decode_table(&encode_table(&table)).ok(), Some(table.clone()));
+        table.distribution = Distribution::Hash(vec![1]);
+        assert_eq!(decode_table(&encode_table(&table)).ok(), Some(table.clone()));
+        table.distribution = Distribution::Range {
+            column: 0,
+            bounds: vec![Value::Integer(10), Value::Integer(20)],
+        };
         assert_eq!(decode_table(&encode_table(&table)).ok(), Some(table));
+    }
+
+    #[test]
+    fn format_1_definitions_read_as_placed_by_primary_key() {
+        let v1 = encode_key(&[
+            Value::Integer(1),
+            Value::Integer(1 << 20),
+            Value::from("t"),
+            Value::Integer(1),
+            Value::from("id"),
+            Value::from("INTEGER"),
+            Value::Boolean(false),
+            Value::Null,
+            Value::Integer(1),
+            Value::Integer(0),
+            Value::Integer(0),
+        ]);
+        let table = decode_table(&v1).expect("v1");
+        assert_eq!(table.distribution, Distribution::PrimaryKey);
+        assert_eq!(table.primary_key, vec![0]);
     }
 
     #[test]

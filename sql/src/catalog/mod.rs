@@ -55,6 +55,28 @@ pub struct IndexDef {
     pub unique: bool,
 }
 
+/// How a table's rows are spread over the shards of a database of several
+/// (see [`crate::placement`]). In a database of one shard every row is on
+/// shard 0 whatever this says.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Distribution {
+    /// By a hash of these columns (`PARTITION BY HASH (cols)`).
+    Hash(Vec<usize>),
+    /// By ranges of one column (`PARTITION BY RANGE (col)`): shard `i`
+    /// holds the values from `bounds[i - 1]` (inclusive) up to `bounds[i]`
+    /// (exclusive); there are `shards - 1` ascending bounds, and NULL goes
+    /// to shard 0.
+    Range {
+        /// The column.
+        column: usize,
+        /// The ascending bounds between shards.
+        bounds: Vec<crate::types::Value>,
+    },
+    /// By a hash of the primary key (or the hidden row id): the default.
+    #[default]
+    PrimaryKey,
+}
+
 /// A table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableDef {
@@ -69,6 +91,8 @@ pub struct TableDef {
     pub primary_key: Vec<usize>,
     /// Its secondary indexes.
     pub indexes: Vec<IndexDef>,
+    /// How its rows are placed on shards.
+    pub distribution: Distribution,
 }
 
 impl TableDef {

@@ -10,13 +10,20 @@
 //!   ('row_id_epoch')  -> enc(epoch of hidden row ids, bumped at each open)
 //! ```
 //!
+//! In a database of several shards the catalog is the same on every shard:
+//! every write goes to each shard's catalog keyspace (in the same
+//! transaction, so DDL commits on all of them or none), and reads — and
+//! the locks that order DDL — use shard 0's copy.
+//!
 //! Ids are handed out with `get_for_update` on `('next_id')`: two
 //! transactions creating objects at once take turns on that row (or one
 //! gets 40001), so no id is ever used twice. Creating a table first locks
 //! its `('table', name)` row the same way, so a concurrent CREATE of the
 //! same name waits and then sees the table (42P07).
 
-use isodb_engine::txn::{Keyspace, Transaction};
+use isodb_engine::cluster::ClusterTransaction as Transaction;
+use isodb_engine::txn::Keyspace;
+use isodb_engine::txn::keyspace::SHARD_MASK;
 
 use crate::catalog::TableDef;
 use crate::catalog::codec::{decode_table, encode_table};
@@ -28,10 +35,12 @@ use crate::types::Value;
 /// the engine hands out for named keyspaces.
 pub const FIRST_OBJECT_ID: u32 = 1 << 20;
 
-/// The catalog of one database: a handle on its keyspace.
+/// The catalog of one database: a handle on its keyspace (shard 0's; the
+/// same keyspace number on every shard), and the shard count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Catalog {
     keyspace: Keyspace,
+    shards: u16,
 }
 
 fn table_key(name: &str) -> Vec<u8> {
@@ -55,14 +64,39 @@ fn decode_counter(bytes: &[u8]) -> Result<i64> {
 }
 
 impl Catalog {
-    /// The catalog stored in `keyspace`.
-    pub fn new(keyspace: Keyspace) -> Catalog {
-        Catalog { keyspace }
+    /// The catalog stored in `keyspace` (on shard 0, and under the same
+    /// number on each of `shards` shards).
+    pub fn new(keyspace: Keyspace, shards: u16) -> Catalog {
+        Catalog {
+            keyspace: keyspace.on_shard(0),
+            shards: shards.max(1),
+        }
     }
 
-    /// The keyspace the catalog's rows live in.
+    /// The keyspace the catalog's rows are read from (shard 0's).
     pub fn keyspace(&self) -> Keyspace {
         self.keyspace
+    }
+
+    /// Shards of the database.
+    pub fn shards(&self) -> u16 {
+        self.shards
+    }
+
+    /// Writes a catalog row on every shard.
+    fn put(&self, txn: &mut Transaction, key: &[u8], value: &[u8]) -> Result<()> {
+        for shard in 0..self.shards {
+            txn.put(self.keyspace.on_shard(shard), key, value)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes a catalog row on every shard.
+    fn delete(&self, txn: &mut Transaction, key: &[u8]) -> Result<()> {
+        for shard in 0..self.shards {
+            txn.delete(self.keyspace.on_shard(shard), key)?;
+        }
+        Ok(())
     }
 
     /// The definition of table `name`, if it exists for this transaction.
@@ -97,10 +131,10 @@ impl Catalog {
     /// Writes (creates or replaces) a table definition and the name rows of
     /// its indexes.
     pub fn put_table(&self, txn: &mut Transaction, table: &TableDef) -> Result<()> {
-        txn.put(self.keyspace, &table_key(&table.name), &encode_table(table))?;
+        self.put(txn, &table_key(&table.name), &encode_table(table))?;
         for index in &table.indexes {
-            txn.put(
-                self.keyspace,
+            self.put(
+                txn,
                 &index_key(&index.name),
                 &encode_key(&[Value::from(table.name.as_str())]),
             )?;
@@ -110,9 +144,9 @@ impl Catalog {
 
     /// Removes a table definition and its indexes' name rows.
     pub fn delete_table(&self, txn: &mut Transaction, table: &TableDef) -> Result<()> {
-        txn.delete(self.keyspace, &table_key(&table.name))?;
+        self.delete(txn, &table_key(&table.name))?;
         for index in &table.indexes {
-            txn.delete(self.keyspace, &index_key(&index.name))?;
+            self.delete(txn, &index_key(&index.name))?;
         }
         Ok(())
     }
@@ -134,8 +168,7 @@ impl Catalog {
 
     /// Removes an index's name row.
     pub fn delete_index_name(&self, txn: &mut Transaction, index: &str) -> Result<()> {
-        txn.delete(self.keyspace, &index_key(index))?;
-        Ok(())
+        self.delete(txn, &index_key(index))
     }
 
     /// Hands out a fresh keyspace id for a table or index.
@@ -145,15 +178,12 @@ impl Catalog {
             Some(bytes) => decode_counter(&bytes)?,
             None => i64::from(FIRST_OBJECT_ID),
         };
+        // The top byte of a keyspace id is its shard.
         let id = u32::try_from(next)
             .ok()
-            .filter(|id| *id < u32::MAX)
+            .filter(|id| *id < SHARD_MASK)
             .ok_or_else(|| Error::corrupt("catalog entry", 0, "keyspace ids exhausted"))?;
-        txn.put(
-            self.keyspace,
-            &key,
-            &encode_key(&[Value::Integer(next + 1)]),
-        )?;
+        self.put(txn, &key, &encode_key(&[Value::Integer(next + 1)]))?;
         Ok(id)
     }
 
@@ -164,7 +194,7 @@ impl Catalog {
             Some(bytes) => decode_counter(&bytes)? + 1,
             None => 1,
         };
-        txn.put(self.keyspace, &key, &encode_key(&[Value::Integer(epoch)]))?;
+        self.put(txn, &key, &encode_key(&[Value::Integer(epoch)]))?;
         Ok(epoch)
     }
 }

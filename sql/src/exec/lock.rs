@@ -31,6 +31,7 @@ use crate::exec::eval::{eval, holds};
 use crate::exec::node::{execute, row_count};
 use crate::exec::{ExecContext, Row};
 use crate::plan::{Expr, LockWait, Node, RowLocking};
+use crate::placement::row_shard;
 use crate::table::{decode_stored_row, row_key, table_keyspace};
 use crate::types::Value;
 
@@ -68,7 +69,8 @@ pub fn lock_row(
 ) -> Result<Locked> {
     let (columns, row_id) = row_and_id(table, row, with_row_id);
     let key = row_key(table, &columns, row_id);
-    let keyspace = table_keyspace(table);
+    let shard = row_shard(table, &columns, row_id, ctx.catalog.shards());
+    let keyspace = table_keyspace(table, shard);
     let mode = if locking.exclusive {
         LockMode::Exclusive
     } else {

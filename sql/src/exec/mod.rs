@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use isodb_engine::txn::Transaction;
+use isodb_engine::cluster::ClusterTransaction as Transaction;
 
 use crate::catalog::store::Catalog;
 use crate::error::Result;
@@ -117,7 +117,7 @@ pub fn execute_plan(plan: &Plan, ctx: &mut ExecContext) -> Result<StatementResul
                 name: "QUERY PLAN".into(),
                 data_type: Some(DataType::Text),
             }],
-            rows: explain(inner)
+            rows: explain(inner, ctx.catalog.shards())
                 .into_iter()
                 .map(|line| vec![Value::Text(line)])
                 .collect(),

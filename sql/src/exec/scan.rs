@@ -17,6 +17,12 @@
 //! exactly (`int_col = 1.5`, `int_col < 2.5`) falls back to reading the
 //! whole table; the scan's filter, which always re-checks every conjunct,
 //! keeps the answer right either way.
+//!
+//! In a database of several shards a key lookup reads the one shard its key
+//! places the row on; any other scan reads one shard when the WHERE clause
+//! fixes the shard key ([`crate::placement::pruning`]), and otherwise every
+//! shard, merged into one key order. The rows an index entry points to are
+//! on the entry's shard, which its primary key tells.
 
 use std::ops::Bound;
 
@@ -25,8 +31,12 @@ use crate::encoding::{encode_key, prefix_successor};
 use crate::error::{Error, Result};
 use crate::exec::eval::{eval, holds};
 use crate::exec::{ExecContext, Row};
+use crate::placement::{key_shard, pruning, shard_key_columns, shard_of};
 use crate::plan::{Access, Expr, KeyRange};
-use crate::table::{decode_stored_row, index_entry_values, index_keyspace, table_keyspace};
+use crate::table::{
+    decode_stored_row, index_entry_values, index_keyspace, index_keyspaces, table_keyspace,
+    table_keyspaces,
+};
 use crate::types::{DataType, Value};
 
 /// A range of encoded keys.
@@ -147,17 +157,75 @@ fn slice_bounds(bounds: &ByteRange) -> (Bound<&[u8]>, Bound<&[u8]>) {
     )
 }
 
-/// Reads the table's rows in a key range (all of them for `None`).
+/// Which shards a scan reads.
+enum Shards {
+    /// None: the WHERE clause fixes the shard key to a NULL.
+    Nothing,
+    /// One.
+    One(u16),
+    /// Every shard.
+    All,
+}
+
+/// The shards a scan of `table` with `filter` must read.
+fn target_shards(table: &TableDef, filter: Option<&Expr>, ctx: &mut ExecContext) -> Result<Shards> {
+    let shards = ctx.catalog.shards();
+    if shards <= 1 {
+        return Ok(Shards::One(0));
+    }
+    let Some(exprs) = pruning(table, filter) else {
+        return Ok(Shards::All);
+    };
+    let mut values = Vec::with_capacity(exprs.len());
+    for (expr, column) in exprs.iter().zip(shard_key_columns(table)) {
+        let data_type = table
+            .columns
+            .get(column)
+            .map_or(DataType::Text, |c| c.data_type);
+        match search_value(expr, data_type, ctx)? {
+            KeyValue::Exact(v) => values.push(v),
+            KeyValue::Null => return Ok(Shards::Nothing),
+            KeyValue::Inexact => return Ok(Shards::All),
+        }
+    }
+    Ok(Shards::One(shard_of(table, &values, shards)))
+}
+
+/// The table's keyspaces on `shards`.
+fn keyspaces_of(
+    shards: &Shards,
+    count: u16,
+    one: impl Fn(u16) -> isodb_engine::txn::Keyspace,
+    all: impl Fn(u16) -> Vec<isodb_engine::txn::Keyspace>,
+) -> Vec<isodb_engine::txn::Keyspace> {
+    match shards {
+        Shards::Nothing => Vec::new(),
+        Shards::One(shard) => vec![one(*shard)],
+        Shards::All => all(count),
+    }
+}
+
+/// Reads the table's rows in a key range (all of them for `None`), on
+/// `shards`, in key order.
 fn scan_rows(
     table: &TableDef,
+    shards: &Shards,
     range: Option<ByteRange>,
     with_row_id: bool,
     ctx: &mut ExecContext,
 ) -> Result<Vec<Row>> {
-    let keyspace = table_keyspace(table);
+    let keyspaces = keyspaces_of(
+        shards,
+        ctx.catalog.shards(),
+        |s| table_keyspace(table, s),
+        |n| table_keyspaces(table, n),
+    );
+    if keyspaces.is_empty() {
+        return Ok(Vec::new());
+    }
     let entries = match &range {
-        Some(bounds) => ctx.txn.scan(keyspace, slice_bounds(bounds))?,
-        None => ctx.txn.scan(keyspace, ..)?,
+        Some(bounds) => ctx.txn.scan_merged(&keyspaces, slice_bounds(bounds))?,
+        None => ctx.txn.scan_merged(&keyspaces, ..)?,
     };
     let mut rows = Vec::new();
     for entry in entries {
@@ -181,8 +249,13 @@ pub fn scan(
             .filter_map(|&c| table.columns.get(c).map(|col| col.data_type))
             .collect()
     };
+    let shard_count = ctx.catalog.shards();
+    let shards = match access {
+        Access::KeyLookup(_) => Shards::All,
+        _ => target_shards(table, filter, ctx)?,
+    };
     let candidates = match access {
-        Access::FullScan => scan_rows(table, None, with_row_id, ctx)?,
+        Access::FullScan => scan_rows(table, &shards, None, with_row_id, ctx)?,
         Access::KeyLookup(values) => {
             let types = key_types(&table.primary_key);
             let mut key = Vec::with_capacity(values.len());
@@ -199,10 +272,11 @@ pub fn scan(
             }
             match outcome {
                 Some(false) => Vec::new(),
-                None => scan_rows(table, None, with_row_id, ctx)?,
+                None => scan_rows(table, &Shards::All, None, with_row_id, ctx)?,
                 Some(true) => {
+                    let shard = key_shard(table, &key, shard_count);
                     let key = encode_key(&key);
-                    match ctx.txn.get(table_keyspace(table), &key)? {
+                    match ctx.txn.get(table_keyspace(table, shard), &key)? {
                         Some(value) => vec![decode_stored_row(table, &key, &value, with_row_id)?],
                         None => Vec::new(),
                     }
@@ -211,8 +285,8 @@ pub fn scan(
         }
         Access::KeyRange(range) => match key_bounds(&key_types(&table.primary_key), range, ctx)? {
             KeyBounds::Empty => Vec::new(),
-            KeyBounds::Everything => scan_rows(table, None, with_row_id, ctx)?,
-            KeyBounds::Range(lo, hi) => scan_rows(table, Some((lo, hi)), with_row_id, ctx)?,
+            KeyBounds::Everything => scan_rows(table, &shards, None, with_row_id, ctx)?,
+            KeyBounds::Range(lo, hi) => scan_rows(table, &shards, Some((lo, hi)), with_row_id, ctx)?,
         },
         Access::IndexScan {
             index,
@@ -220,12 +294,21 @@ pub fn scan(
             covering,
         } => match key_bounds(&key_types(&index.columns), range, ctx)? {
             KeyBounds::Empty => Vec::new(),
-            KeyBounds::Everything => scan_rows(table, None, with_row_id, ctx)?,
+            KeyBounds::Everything => scan_rows(table, &shards, None, with_row_id, ctx)?,
             KeyBounds::Range(lo, hi) => {
-                let entries: Vec<(Vec<u8>, Vec<u8>)> = ctx
-                    .txn
-                    .scan(index_keyspace(index), slice_bounds(&(lo, hi)))?
-                    .collect::<std::result::Result<_, _>>()?;
+                let keyspaces = keyspaces_of(
+                    &shards,
+                    shard_count,
+                    |s| index_keyspace(index, s),
+                    |n| index_keyspaces(index, n),
+                );
+                let entries: Vec<(Vec<u8>, Vec<u8>)> = if keyspaces.is_empty() {
+                    Vec::new()
+                } else {
+                    ctx.txn
+                        .scan_merged(&keyspaces, slice_bounds(&(lo, hi)))?
+                        .collect::<std::result::Result<_, _>>()?
+                };
                 let mut rows = Vec::with_capacity(entries.len());
                 for (entry_key, entry_value) in entries {
                     if *covering {
@@ -233,8 +316,9 @@ pub fn scan(
                         continue;
                     }
                     let (_, pk) = index_entry_values(index, &entry_key, &entry_value)?;
+                    let shard = key_shard(table, &pk, shard_count);
                     let key = encode_key(&pk);
-                    let value = ctx.txn.get(table_keyspace(table), &key)?.ok_or_else(|| {
+                    let value = ctx.txn.get(table_keyspace(table, shard), &key)?.ok_or_else(|| {
                         Error::corrupt(
                             "index",
                             0,

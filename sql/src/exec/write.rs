@@ -28,7 +28,7 @@ use crate::exec::{ExecContext, Row, StatementResult};
 use crate::plan::ddl::{CreateIndexPlan, CreateTablePlan};
 use crate::plan::dml::{DeletePlan, InsertPlan, UpdatePlan};
 use crate::plan::{Expr, LockWait, Node, Returning, RowLocking};
-use crate::table::{self, build_index, clear_keyspace, index_keyspace, table_keyspace};
+use crate::table::{self, build_index, clear_keyspaces, index_keyspaces, table_keyspaces};
 use crate::types::{DataType, Value, cast};
 
 /// Converts `value` for `column` (see the module docs).
@@ -99,7 +99,7 @@ pub fn insert(plan: &InsertPlan, ctx: &mut ExecContext) -> Result<StatementResul
         }
         let row = coerce(table, row)?;
         let row_id = table.has_row_id().then(|| ctx.row_ids.next());
-        table::insert_row(ctx.txn, table, &row, row_id)?;
+        table::insert_row(ctx.txn, table, &row, row_id, ctx.catalog.shards())?;
         if let Some(r) = returned(plan.returning.as_ref(), &row, ctx)? {
             output.push(r);
         }
@@ -175,7 +175,7 @@ pub fn update(plan: &UpdatePlan, ctx: &mut ExecContext) -> Result<StatementResul
         }
         changes.push(table::RowChange { old, new, row_id });
     }
-    table::update_rows(ctx.txn, table, &changes)?;
+    table::update_rows(ctx.txn, table, &changes, ctx.catalog.shards())?;
     let mut output = Vec::new();
     for change in &changes {
         if let Some(r) = returned(plan.returning.as_ref(), &change.new, ctx)? {
@@ -193,7 +193,7 @@ pub fn delete(plan: &DeletePlan, ctx: &mut ExecContext) -> Result<StatementResul
     let mut output = Vec::new();
     for target in targets {
         let (row, row_id) = split_row_id(table, target);
-        table::delete_row(ctx.txn, table, &row, row_id)?;
+        table::delete_row(ctx.txn, table, &row, row_id, ctx.catalog.shards())?;
         if let Some(r) = returned(plan.returning.as_ref(), &row, ctx)? {
             output.push(r);
         }
@@ -229,7 +229,10 @@ pub fn create_table(plan: &CreateTablePlan, ctx: &mut ExecContext) -> Result<Sta
         columns: plan.columns.clone(),
         primary_key: plan.primary_key.clone(),
         indexes,
+        distribution: plan.distribution.clone(),
     };
+    crate::placement::check_distribution(&table, catalog.shards())?;
+    crate::placement::check_unique_constraints(&table, &plan.unique, catalog.shards())?;
     catalog.put_table(ctx.txn, &table)?;
     Ok(StatementResult::default())
 }
@@ -248,9 +251,10 @@ pub fn drop_tables(
             }
             return Err(Error::UndefinedTable(name.clone()));
         };
-        clear_keyspace(ctx.txn, table_keyspace(&table))?;
+        let shards = catalog.shards();
+        clear_keyspaces(ctx.txn, &table_keyspaces(&table, shards))?;
         for index in &table.indexes {
-            clear_keyspace(ctx.txn, index_keyspace(index))?;
+            clear_keyspaces(ctx.txn, &index_keyspaces(index, shards))?;
         }
         catalog.delete_table(ctx.txn, &table)?;
     }
@@ -279,7 +283,14 @@ pub fn create_index(plan: &CreateIndexPlan, ctx: &mut ExecContext) -> Result<Sta
         columns: plan.columns.clone(),
         unique: plan.unique,
     };
-    build_index(ctx.txn, &table, &index)?;
+    if index.unique {
+        crate::placement::check_unique_constraints(
+            &table,
+            &[(index.name.clone(), index.columns.clone())],
+            catalog.shards(),
+        )?;
+    }
+    build_index(ctx.txn, &table, &index, catalog.shards())?;
     table.indexes.push(index);
     catalog.put_table(ctx.txn, &table)?;
     Ok(StatementResult::default())
@@ -319,7 +330,7 @@ pub fn drop_indexes(
             ));
         };
         let index = table.indexes.remove(position);
-        clear_keyspace(ctx.txn, index_keyspace(&index))?;
+        clear_keyspaces(ctx.txn, &index_keyspaces(&index, catalog.shards()))?;
         catalog.delete_index_name(ctx.txn, name)?;
         catalog.put_table(ctx.txn, &table)?;
     }

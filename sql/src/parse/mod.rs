@@ -12,6 +12,7 @@
 //! is input whose shape the parser would mishandle ([`limits`]).
 
 pub mod limits;
+pub mod two_phase;
 
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
@@ -22,9 +23,24 @@ use crate::error::{Error, Result};
 /// How deeply the parser may recurse (it fails cleanly beyond this).
 const PARSER_RECURSION_LIMIT: usize = 64;
 
-/// Parses one or more `;`-separated statements.
+/// Parses one or more `;`-separated statements (the two-phase-commit
+/// statements sqlparser lacks included: see [`two_phase`]).
 pub fn parse_statements(sql: &str) -> Result<Vec<ast::Statement>> {
     limits::check_shape(sql)?;
+    if let Some(pieces) = two_phase::split(sql)? {
+        let mut statements = Vec::new();
+        for piece in pieces {
+            match piece {
+                two_phase::Piece::TwoPhase(t) => statements.push(two_phase::statement(&t)),
+                two_phase::Piece::Sql(text) => statements.extend(parse_sql(text)?),
+            }
+        }
+        return Ok(statements);
+    }
+    parse_sql(sql)
+}
+
+fn parse_sql(sql: &str) -> Result<Vec<ast::Statement>> {
     Parser::new(&PostgreSqlDialect {})
         .with_recursion_limit(PARSER_RECURSION_LIMIT)
         .try_with_sql(sql)

@@ -131,6 +131,21 @@ fn bound(value: &Expr, inclusive: bool) -> Bound<Expr> {
     }
 }
 
+/// For each of `columns`, the row-independent value an equality conjunct
+/// of `filter` fixes it to; `None` unless every one is fixed (shard
+/// pruning: [`crate::placement`]).
+pub fn fixed_values(width: usize, filter: Option<&Expr>, columns: &[usize]) -> Option<Vec<Expr>> {
+    if columns.is_empty() {
+        return None;
+    }
+    let conjuncts = filter?.clone().into_conjuncts();
+    let constraints = constraints(width, &conjuncts);
+    columns
+        .iter()
+        .map(|&c| constraints.get(c).and_then(|k| k.equal.clone()))
+        .collect()
+}
+
 /// Chooses how to read `table` given conjuncts over its row.
 pub fn choose_access(table: &TableDef, conjuncts: &[Expr]) -> Access {
     let constraints = constraints(table.columns.len(), conjuncts);
@@ -190,6 +205,7 @@ mod tests {
                 columns: vec![2],
                 unique: false,
             }],
+            distribution: crate::catalog::Distribution::PrimaryKey,
         }
     }
 

@@ -19,7 +19,7 @@
 //! added to a typed expression is cast to that type first (`id = '5'`), as
 //! PostgreSQL does with its untyped literals.
 
-use isodb_engine::txn::Transaction;
+use isodb_engine::cluster::ClusterTransaction as Transaction;
 use sqlparser::ast;
 
 use crate::catalog::TableDef;

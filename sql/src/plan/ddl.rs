@@ -8,14 +8,24 @@
 //!   -> columns: id INTEGER NOT NULL, email TEXT NOT NULL, n INTEGER DEFAULT '0'
 //!      primary key: [0]; unique: t_email_key on [1]
 //! ```
+//!
+//! Placement on shards, as PostgreSQL spells partitioning (bounds of a
+//! range are a table option, written before `PARTITION BY` as sqlparser
+//! reads it):
+//!
+//! ```text
+//!   CREATE TABLE t (id INT, k INT, PRIMARY KEY (id, k)) PARTITION BY HASH (k)
+//!   CREATE TABLE t (id INT PRIMARY KEY) WITH (shard_bounds = '100, 200, 300') PARTITION BY RANGE (id)
+//! ```
 
 use sqlparser::ast;
 
-use crate::catalog::ColumnDef;
+use crate::catalog::{ColumnDef, Distribution};
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::plan::binder::{Binder, data_type, ident_name, object_name};
 use crate::plan::dml::bind_default;
+use crate::types::Value;
 
 /// A planned CREATE TABLE.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +40,8 @@ pub struct CreateTablePlan {
     pub primary_key: Vec<usize>,
     /// UNIQUE constraints: index name and column positions.
     pub unique: Vec<(String, Vec<usize>)>,
+    /// How its rows are placed on shards.
+    pub distribution: Distribution,
 }
 
 /// A planned CREATE INDEX.
@@ -162,13 +174,102 @@ pub fn plan_create_table(b: &mut Binder, create: &ast::CreateTable) -> Result<Pl
         }
         named_unique.push((index_name, positions));
     }
+    let distribution = distribution(create, &columns)?;
     Ok(Plan::CreateTable(CreateTablePlan {
         name,
         if_not_exists: create.if_not_exists,
         columns,
         primary_key,
         unique: named_unique,
+        distribution,
     }))
+}
+
+/// The table's placement: `PARTITION BY HASH (cols)`, `PARTITION BY RANGE
+/// (col)` with the `shard_bounds` option, or (neither) the primary key's hash.
+fn distribution(create: &ast::CreateTable, columns: &[ColumnDef]) -> Result<Distribution> {
+    let mut bounds_text: Option<String> = None;
+    let options: &[ast::SqlOption] = match &create.table_options {
+        ast::CreateTableOptions::None => &[],
+        ast::CreateTableOptions::With(options) => options,
+        other => return Err(unsupported(format!("table options {other}"))),
+    };
+    for option in options {
+        match option {
+            ast::SqlOption::KeyValue { key, value } if ident_name(key) == "shard_bounds" => {
+                match value {
+                    ast::Expr::Value(v) => match &v.value {
+                        ast::Value::SingleQuotedString(text) => bounds_text = Some(text.clone()),
+                        _ => {
+                            return Err(Error::InvalidParameterValue(
+                                "shard_bounds is a quoted, comma-separated list of values".into(),
+                            ));
+                        }
+                    },
+                    _ => {
+                        return Err(Error::InvalidParameterValue(
+                            "shard_bounds is a quoted, comma-separated list of values".into(),
+                        ));
+                    }
+                }
+            }
+            other => return Err(unsupported(format!("table option {other}"))),
+        }
+    }
+    let Some(partition) = &create.partition_by else {
+        if bounds_text.is_some() {
+            return Err(Error::InvalidParameterValue(
+                "shard_bounds needs PARTITION BY RANGE (column)".into(),
+            ));
+        }
+        return Ok(Distribution::PrimaryKey);
+    };
+    let bad = || unsupported(format!("PARTITION BY {partition} (only HASH (columns) and RANGE (column))"));
+    let ast::Expr::Function(function) = partition.as_ref() else {
+        return Err(bad());
+    };
+    let ast::FunctionArguments::List(list) = &function.args else {
+        return Err(bad());
+    };
+    let mut positions = Vec::with_capacity(list.args.len());
+    for arg in &list.args {
+        let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Identifier(ident))) = arg
+        else {
+            return Err(bad());
+        };
+        let name = ident_name(ident);
+        let position = columns
+            .iter()
+            .position(|c| c.name == name)
+            .ok_or_else(|| Error::UndefinedColumn(name.clone()))?;
+        if positions.contains(&position) {
+            return Err(Error::DuplicateColumn(name));
+        }
+        positions.push(position);
+    }
+    match function.name.to_string().to_ascii_lowercase().as_str() {
+        "hash" if !positions.is_empty() => {
+            if bounds_text.is_some() {
+                return Err(Error::InvalidParameterValue(
+                    "shard_bounds applies to PARTITION BY RANGE, not HASH".into(),
+                ));
+            }
+            Ok(Distribution::Hash(positions))
+        }
+        "range" if positions.len() == 1 => {
+            let column = positions[0];
+            let data_type = columns[column].data_type;
+            let mut bounds = Vec::new();
+            if let Some(text) = bounds_text {
+                for item in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+                    bounds.push(crate::types::cast(&Value::from(item), data_type)?);
+                }
+            }
+            Ok(Distribution::Range { column, bounds })
+        }
+        "range" => Err(unsupported("PARTITION BY RANGE over more than one column")),
+        _ => Err(bad()),
+    }
 }
 
 /// Plans CREATE INDEX (reads the table to resolve the columns).

@@ -20,22 +20,23 @@ use std::ops::Bound;
 use crate::catalog::TableDef;
 use crate::plan::{Access, Expr, JoinKind, KeyRange, Node, Plan};
 
-/// The lines EXPLAIN prints for a statement's plan.
-pub fn explain(plan: &Plan) -> Vec<String> {
+/// The lines EXPLAIN prints for a statement's plan, in a database of
+/// `shards` shards (with more than one, each scan says which it reads).
+pub fn explain(plan: &Plan, shards: u16) -> Vec<String> {
     let mut lines = Vec::new();
     match plan {
-        Plan::Query(query) => node_lines(&query.root, 0, &mut lines),
+        Plan::Query(query) => node_lines(&query.root, 0, &mut lines, shards),
         Plan::Insert(insert) => {
             lines.push(format!("Insert into {}", insert.table.name));
-            node_lines(&insert.source, 1, &mut lines);
+            node_lines(&insert.source, 1, &mut lines, shards);
         }
         Plan::Update(update) => {
             lines.push(format!("Update {}", update.table.name));
-            node_lines(&update.source, 1, &mut lines);
+            node_lines(&update.source, 1, &mut lines, shards);
         }
         Plan::Delete(delete) => {
             lines.push(format!("Delete from {}", delete.table.name));
-            node_lines(&delete.source, 1, &mut lines);
+            node_lines(&delete.source, 1, &mut lines, shards);
         }
         Plan::CreateTable(create) => lines.push(format!("Create table {}", create.name)),
         Plan::DropTable { names, .. } => lines.push(format!("Drop table {}", names.join(", "))),
@@ -43,7 +44,7 @@ pub fn explain(plan: &Plan) -> Vec<String> {
             lines.push(format!("Create index {} on {}", create.name, create.table))
         }
         Plan::DropIndex { names, .. } => lines.push(format!("Drop index {}", names.join(", "))),
-        Plan::Explain(inner) => lines.extend(explain(inner)),
+        Plan::Explain(inner) => lines.extend(explain(inner, shards)),
     }
     lines
 }
@@ -91,7 +92,55 @@ fn range_text(table: &TableDef, columns: &[usize], range: &KeyRange) -> String {
     parts.join(", ")
 }
 
-fn node_lines(node: &Node, depth: usize, lines: &mut Vec<String>) {
+/// ` [shard 2 of 4]`, ` [one of 4 shards]` or ` [all 4 shards]` for a scan
+/// of a database of several shards; nothing with one.
+fn shard_text(table: &TableDef, access: &Access, filter: Option<&Expr>, shards: u16) -> String {
+    if shards <= 1 {
+        return String::new();
+    }
+    let fixed = match access {
+        Access::KeyLookup(values) => Some(values.clone()),
+        _ => crate::placement::pruning(table, filter),
+    };
+    let Some(values) = fixed else {
+        return format!(" [all {shards} shards]");
+    };
+    let constants: Option<Vec<crate::types::Value>> = values
+        .iter()
+        .map(|v| match v {
+            Expr::Constant(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect();
+    let columns = match access {
+        Access::KeyLookup(_) => table.primary_key.clone(),
+        _ => crate::placement::shard_key_columns(table),
+    };
+    let typed: Option<Vec<crate::types::Value>> = constants.and_then(|values| {
+        values
+            .iter()
+            .zip(&columns)
+            .map(|(v, &c)| {
+                let column = table.columns.get(c)?;
+                let cast = crate::types::cast(v, column.data_type).ok()?;
+                // Only an exact conversion places a row (else every shard is read).
+                (&cast == v || cast.data_type() == v.data_type()).then_some(cast)
+            })
+            .collect()
+    });
+    match typed {
+        Some(values) => {
+            let shard = match access {
+                Access::KeyLookup(_) => crate::placement::key_shard(table, &values, shards),
+                _ => crate::placement::shard_of(table, &values, shards),
+            };
+            format!(" [shard {shard} of {shards}]")
+        }
+        None => format!(" [one of {shards} shards]"),
+    }
+}
+
+fn node_lines(node: &Node, depth: usize, lines: &mut Vec<String>, shards: u16) {
     let indent = "  ".repeat(depth);
     match node {
         Node::Scan {
@@ -131,6 +180,7 @@ fn node_lines(node: &Node, depth: usize, lines: &mut Vec<String>) {
                     if *covering { ", index only" } else { "" }
                 ),
             };
+            let line = format!("{line}{}", shard_text(table, access, filter.as_ref(), shards));
             lines.push(format!("{indent}{line}"));
             if let Some(filter) = filter {
                 lines.push(format!("{indent}  filter: {filter}"));
@@ -139,11 +189,11 @@ fn node_lines(node: &Node, depth: usize, lines: &mut Vec<String>) {
         Node::Values { rows } => lines.push(format!("{indent}Values ({} rows)", rows.len())),
         Node::Filter { input, predicate } => {
             lines.push(format!("{indent}Filter {predicate}"));
-            node_lines(input, depth + 1, lines);
+            node_lines(input, depth + 1, lines, shards);
         }
         Node::Project { input, exprs } => {
             lines.push(format!("{indent}Project [{}]", list(exprs)));
-            node_lines(input, depth + 1, lines);
+            node_lines(input, depth + 1, lines, shards);
         }
         Node::HashJoin {
             left,
@@ -164,8 +214,8 @@ fn node_lines(node: &Node, depth: usize, lines: &mut Vec<String>) {
                 line.push_str(&format!(" and {residual}"));
             }
             lines.push(line);
-            node_lines(left, depth + 1, lines);
-            node_lines(right, depth + 1, lines);
+            node_lines(left, depth + 1, lines, shards);
+            node_lines(right, depth + 1, lines, shards);
         }
         Node::NestedLoopJoin {
             left,
@@ -180,8 +230,8 @@ fn node_lines(node: &Node, depth: usize, lines: &mut Vec<String>) {
                 None => format!("{indent}Nested loop join ({})", join_kind(*kind)),
             };
             lines.push(line);
-            node_lines(left, depth + 1, lines);
-            node_lines(right, depth + 1, lines);
+            node_lines(left, depth + 1, lines, shards);
+            node_lines(right, depth + 1, lines, shards);
         }
         Node::Aggregate {
             input,
@@ -197,7 +247,7 @@ fn node_lines(node: &Node, depth: usize, lines: &mut Vec<String>) {
                 list(group_by),
                 list(&calls)
             ));
-            node_lines(input, depth + 1, lines);
+            node_lines(input, depth + 1, lines, shards);
         }
         Node::Sort { input, keys } => {
             let keys: Vec<String> = keys
@@ -212,11 +262,11 @@ fn node_lines(node: &Node, depth: usize, lines: &mut Vec<String>) {
                 })
                 .collect();
             lines.push(format!("{indent}Sort [{}]", keys.join(", ")));
-            node_lines(input, depth + 1, lines);
+            node_lines(input, depth + 1, lines, shards);
         }
         Node::Distinct { input } => {
             lines.push(format!("{indent}Distinct"));
-            node_lines(input, depth + 1, lines);
+            node_lines(input, depth + 1, lines, shards);
         }
         Node::Limit {
             input,
@@ -230,9 +280,9 @@ fn node_lines(node: &Node, depth: usize, lines: &mut Vec<String>) {
                 show(limit),
                 show(offset)
             ));
-            node_lines(input, depth + 1, lines);
+            node_lines(input, depth + 1, lines, shards);
         }
-        Node::Truncate { input, .. } => node_lines(input, depth, lines),
+        Node::Truncate { input, .. } => node_lines(input, depth, lines, shards),
         Node::LockRows {
             input,
             table,
@@ -244,7 +294,7 @@ fn node_lines(node: &Node, depth: usize, lines: &mut Vec<String>) {
                 table.name,
                 locking.as_sql()
             ));
-            node_lines(input, depth + 1, lines);
+            node_lines(input, depth + 1, lines, shards);
         }
         Node::Union { inputs, distinct } => {
             lines.push(format!(
@@ -252,7 +302,7 @@ fn node_lines(node: &Node, depth: usize, lines: &mut Vec<String>) {
                 if *distinct { "" } else { " all" }
             ));
             for input in inputs {
-                node_lines(input, depth + 1, lines);
+                node_lines(input, depth + 1, lines, shards);
             }
         }
     }

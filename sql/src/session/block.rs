@@ -45,6 +45,16 @@ impl Session {
                     self.read_only = read_only;
                 }
             }
+            Control::PrepareTransaction(gid) => self.prepare_transaction(&gid)?,
+            Control::CommitPrepared(gid) => {
+                self.outside_block("COMMIT PREPARED")?;
+                self.db.cluster().commit_prepared(&gid)?;
+            }
+            Control::RollbackPrepared(gid) => {
+                self.outside_block("ROLLBACK PREPARED")?;
+                self.db.cluster().rollback_prepared(&gid)?;
+            }
+            Control::ShowPrepared => return Ok(self.show_prepared()),
             Control::ShowIsolation => {
                 let level = match &self.state {
                     BlockState::InBlock(block)
@@ -66,6 +76,97 @@ impl Session {
         Ok(StatementResult::default())
     }
 
+    /// PREPARE TRANSACTION 'gid': the open block's transaction is prepared
+    /// durably on every shard it wrote and leaves the session, which is idle
+    /// again; `COMMIT PREPARED 'gid'` (from any session, after a restart
+    /// too) finishes it. Outside a block it does nothing, as in PostgreSQL;
+    /// in a failed block it rolls back and reports 25P02.
+    fn prepare_transaction(&mut self, gid: &str) -> Result<()> {
+        self.current.set(None);
+        match std::mem::replace(&mut self.state, BlockState::Idle) {
+            BlockState::Idle => Ok(()),
+            BlockState::InBlock(block) => Ok(block.txn.prepare(gid)?),
+            BlockState::Failed { kept, .. } => {
+                if let Some(block) = kept {
+                    block.txn.rollback()?;
+                }
+                Err(Error::InFailedTransaction)
+            }
+        }
+    }
+
+    /// COMMIT/ROLLBACK PREPARED cannot run inside a transaction block (25001).
+    fn outside_block(&self, what: &str) -> Result<()> {
+        match self.state {
+            BlockState::Idle => Ok(()),
+            _ => Err(Error::InvalidTransactionState(format!(
+                "{what} cannot run inside a transaction block"
+            ))),
+        }
+    }
+
+    /// `SHOW prepared_transactions`: one row per prepared transaction, with
+    /// the columns of PostgreSQL's `pg_prepared_xacts` that isodb has, and
+    /// where it is prepared.
+    fn show_prepared(&self) -> StatementResult {
+        let text = |name: &str| Column {
+            name: name.into(),
+            data_type: Some(DataType::Text),
+        };
+        let columns = vec![
+            Column {
+                name: "transaction".into(),
+                data_type: Some(DataType::Integer),
+            },
+            text("gid"),
+            text("coordinator"),
+            text("home_shard"),
+            text("participants"),
+            Column {
+                name: "rows".into(),
+                data_type: Some(DataType::Integer),
+            },
+            text("isolation"),
+            Column {
+                name: "age_seconds".into(),
+                data_type: Some(DataType::Double),
+            },
+        ];
+        let rows: Vec<Vec<Value>> = self
+            .db
+            .cluster()
+            .prepared_transactions()
+            .into_iter()
+            .map(|p| {
+                let participants: Vec<String> = p
+                    .coordination
+                    .participants
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                vec![
+                    Value::Integer(p.id as i64),
+                    p.coordination.gid.clone().map_or(Value::Null, Value::Text),
+                    Value::from(if p.coordination.gid.is_some() {
+                        "outside (PREPARE TRANSACTION)"
+                    } else {
+                        "isodb (in doubt)"
+                    }),
+                    Value::Text(p.coordination.home.to_string()),
+                    Value::Text(participants.join(", ")),
+                    Value::Integer(p.rows as i64),
+                    Value::Text(p.level.as_sql().to_lowercase()),
+                    Value::Double(p.age.as_secs_f64()),
+                ]
+            })
+            .collect();
+        StatementResult {
+            columns,
+            affected: rows.len() as u64,
+            rows,
+        }
+    }
+
     /// BEGIN: opens a block (25001 when one is open, 25P02 when failed).
     pub(crate) fn begin_block(
         &mut self,
@@ -74,7 +175,7 @@ impl Session {
     ) -> Result<()> {
         match self.state {
             BlockState::Idle => {
-                let txn = self.db.engine().begin_with(TransactionOptions {
+                let txn = self.db.cluster().begin_with(TransactionOptions {
                     level: level.unwrap_or(self.level),
                     read_only: read_only.unwrap_or(self.read_only),
                 });
@@ -212,7 +313,7 @@ impl Session {
                 "SET TRANSACTION ISOLATION LEVEL must not be called after a SAVEPOINT".into(),
             ));
         }
-        let fresh = self.db.engine().begin_with(TransactionOptions {
+        let fresh = self.db.cluster().begin_with(TransactionOptions {
             level: new_level,
             read_only: new_read_only,
         });

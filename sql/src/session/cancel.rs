@@ -10,7 +10,7 @@
 //!   BEGIN            current = 17
 //!   UPDATE ... (waits for T9's row lock)
 //!                                           handle.cancel()
-//!                                             -> engine.cancel_wait(17)
+//!                                             -> cluster.cancel_wait(17)
 //!   UPDATE fails with 57014; the block is failed (25P02 until ROLLBACK)
 //! ```
 //!
@@ -20,7 +20,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use isodb_engine::txn::{Engine, TxnId};
+use isodb_engine::cluster::Cluster;
+use isodb_engine::txn::TxnId;
 
 /// The id of the transaction a session is running (0: none), shared with
 /// its cancel handles.
@@ -46,7 +47,7 @@ impl CurrentTransaction {
 /// and cheap to clone; get one with [`crate::Session::cancel_handle`].
 #[derive(Clone)]
 pub struct CancelHandle {
-    engine: Engine,
+    cluster: Cluster,
     current: CurrentTransaction,
 }
 
@@ -59,8 +60,8 @@ impl std::fmt::Debug for CancelHandle {
 }
 
 impl CancelHandle {
-    pub(crate) fn new(engine: Engine, current: CurrentTransaction) -> CancelHandle {
-        CancelHandle { engine, current }
+    pub(crate) fn new(cluster: Cluster, current: CurrentTransaction) -> CancelHandle {
+        CancelHandle { cluster, current }
     }
 
     /// The engine id of the session's current transaction, if it has one.
@@ -73,7 +74,7 @@ impl CancelHandle {
     pub fn cancel(&self) -> bool {
         self.current
             .get()
-            .is_some_and(|id| self.engine.cancel_wait(id))
+            .is_some_and(|id| self.cluster.cancel_wait(id))
     }
 }
 

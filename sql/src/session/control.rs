@@ -1,6 +1,8 @@
 //! Transaction-control statements: BEGIN, COMMIT, ROLLBACK, SAVEPOINT,
 //! ROLLBACK TO SAVEPOINT, RELEASE SAVEPOINT, SET TRANSACTION, SET SESSION
-//! CHARACTERISTICS and SHOW TRANSACTION ISOLATION LEVEL.
+//! CHARACTERISTICS, SHOW TRANSACTION ISOLATION LEVEL, and two-phase commit:
+//! PREPARE TRANSACTION, COMMIT PREPARED, ROLLBACK PREPARED and
+//! `SHOW prepared_transactions` (what PostgreSQL's `pg_prepared_xacts` lists).
 //!
 //! The session runs these itself (they change its state machine, see
 //! [`crate::session`]); everything else goes to the planner. This module
@@ -40,6 +42,14 @@ pub(crate) enum Control {
     SetSessionDefault(Option<IsolationLevel>, Option<bool>),
     /// SHOW TRANSACTION ISOLATION LEVEL.
     ShowIsolation,
+    /// PREPARE TRANSACTION 'gid'.
+    PrepareTransaction(String),
+    /// COMMIT PREPARED 'gid'.
+    CommitPrepared(String),
+    /// ROLLBACK PREPARED 'gid'.
+    RollbackPrepared(String),
+    /// SHOW prepared_transactions.
+    ShowPrepared,
 }
 
 fn level_of(level: &ast::TransactionIsolationLevel) -> Result<IsolationLevel> {
@@ -75,6 +85,14 @@ fn modes(list: &[ast::TransactionMode]) -> Result<(Option<IsolationLevel>, Optio
 
 /// The control statement `statement` is, if it is one.
 pub(crate) fn control(statement: &ast::Statement) -> Result<Option<Control>> {
+    if let Some(two_phase) = crate::parse::two_phase::recognize(statement) {
+        use crate::parse::two_phase::TwoPhase;
+        return Ok(Some(match two_phase {
+            TwoPhase::Prepare(gid) => Control::PrepareTransaction(gid),
+            TwoPhase::CommitPrepared(gid) => Control::CommitPrepared(gid),
+            TwoPhase::RollbackPrepared(gid) => Control::RollbackPrepared(gid),
+        }));
+    }
     Ok(Some(match statement {
         ast::Statement::StartTransaction {
             modes: list,
@@ -120,6 +138,7 @@ pub(crate) fn control(statement: &ast::Statement) -> Result<Option<Control>> {
                 "transaction isolation level"
                 | "transaction_isolation"
                 | "default_transaction_isolation" => Control::ShowIsolation,
+                "prepared_transactions" => Control::ShowPrepared,
                 other => {
                     return Err(Error::UndefinedObject {
                         kind: "configuration parameter",

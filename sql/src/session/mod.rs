@@ -42,9 +42,8 @@ mod block;
 pub mod cancel;
 mod control;
 
-use isodb_engine::txn::{
-    IsolationLevel, SavepointId, Transaction as EngineTransaction, TransactionOptions, TxnId,
-};
+use isodb_engine::cluster::{ClusterSavepoint as SavepointId, ClusterTransaction as EngineTransaction};
+use isodb_engine::txn::{IsolationLevel, TransactionOptions, TxnId};
 use sqlparser::ast;
 
 use crate::database::Database;
@@ -211,7 +210,7 @@ impl Session {
     }
 
     /// The engine id of the open block's transaction (as
-    /// [`isodb_engine::txn::Engine::locks`] and `transactions` show it);
+    /// [`isodb_engine::cluster::Cluster::locks`] and `transactions` show it);
     /// `None` outside a block, or when a failed block's transaction is gone.
     pub fn transaction_id(&self) -> Option<TxnId> {
         match &self.state {
@@ -226,7 +225,7 @@ impl Session {
     /// A handle that cancels this session's lock wait from another thread:
     /// the waiting statement fails with 57014.
     pub fn cancel_handle(&self) -> CancelHandle {
-        CancelHandle::new(self.db.engine().clone(), self.current.clone())
+        CancelHandle::new(self.db.cluster().clone(), self.current.clone())
     }
 
     /// Runs one or more `;`-separated statements without parameters;
@@ -295,7 +294,7 @@ impl Session {
                 prepared.plan(&mut block.txn, catalog)?;
             }
             BlockState::Idle => {
-                let mut txn = self.db.engine().begin_with(TransactionOptions {
+                let mut txn = self.db.cluster().begin_with(TransactionOptions {
                     level: self.level,
                     read_only: true,
                 });
@@ -377,7 +376,7 @@ impl Session {
                 result
             }
             BlockState::Idle => {
-                let mut txn = db.engine().begin_with(TransactionOptions {
+                let mut txn = db.cluster().begin_with(TransactionOptions {
                     level: self.level,
                     read_only: self.read_only || reads_only(statement),
                 });

@@ -70,7 +70,7 @@ pub fn wait_until_blocked(db: &Database, handle: &CancelHandle) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(id) = handle.transaction_id()
-            && !db.engine().waits_for(id).is_empty()
+            && !db.cluster().waits_for(id).is_empty()
         {
             return;
         }
