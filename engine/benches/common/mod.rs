@@ -1,5 +1,6 @@
-//! What the engine's benchmarks share (`benches/storage.rs` and
-//! `benches/transactions.rs` both load this directory as `mod common`):
+//! What the engine's benchmarks share (`benches/storage.rs`,
+//! `benches/transactions.rs` and `benches/cluster.rs` load this directory as
+//! `mod common`):
 //!
 //! | module          | owns                                                          |
 //! |-----------------|---------------------------------------------------------------|

@@ -81,6 +81,17 @@ pub(crate) struct ClusterInner {
     pub resolver: Resolver,
     /// Global ids being committed or rolled back right now.
     pub finishing_gids: Mutex<Vec<String>>,
+    /// Open cluster transactions (a transaction that has touched no shard
+    /// yet is in no engine's list).
+    pub open: Mutex<std::collections::HashMap<TxnId, OpenTransaction>>,
+}
+
+/// What the cluster knows of an open transaction.
+pub(crate) struct OpenTransaction {
+    pub level: IsolationLevel,
+    pub read_only: bool,
+    pub snapshot: u64,
+    pub started: std::time::Instant,
 }
 
 impl ClusterInner {
@@ -171,6 +182,7 @@ impl Cluster {
             failpoints: options.failpoints.clone().unwrap_or_default(),
             resolver: Resolver::default(),
             finishing_gids: Mutex::new(Vec::new()),
+            open: Mutex::new(std::collections::HashMap::new()),
             options,
         });
         resolver::recover(&inner)?;
@@ -348,18 +360,26 @@ impl Cluster {
     /// Open transactions, one entry per transaction (its parts merged:
     /// writes summed, the oldest age), oldest first.
     pub fn transactions(&self) -> Vec<crate::txn::TransactionInfo> {
-        let mut merged: Vec<crate::txn::TransactionInfo> = Vec::new();
-        for info in self.up_engines().flat_map(|engine| engine.transactions()) {
-            match merged.iter_mut().find(|t| t.id == info.id) {
-                Some(entry) => {
-                    entry.writes += info.writes;
-                    entry.age = entry.age.max(info.age);
-                }
-                None => merged.push(info),
-            }
-        }
-        merged.sort_by_key(|t| t.id);
-        merged
+        let parts: Vec<crate::txn::TransactionInfo> = self
+            .up_engines()
+            .flat_map(|engine| engine.transactions())
+            .collect();
+        let mut list: Vec<crate::txn::TransactionInfo> = self
+            .inner
+            .open
+            .lock()
+            .iter()
+            .map(|(&id, open)| crate::txn::TransactionInfo {
+                id,
+                level: open.level,
+                snapshot: open.snapshot,
+                read_only: open.read_only,
+                writes: parts.iter().filter(|p| p.id == id).map(|p| p.writes).sum(),
+                age: open.started.elapsed(),
+            })
+            .collect();
+        list.sort_by_key(|t| t.id);
+        list
     }
 
     /// Ends transaction `id`'s wait on whichever shard it waits (57014 for

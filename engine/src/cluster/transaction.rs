@@ -86,6 +86,15 @@ impl ClusterTransaction {
             oracle.snapshot()
         };
         let shards = cluster.shards.len();
+        cluster.open.lock().insert(
+            id,
+            crate::cluster::cluster::OpenTransaction {
+                level: options.level,
+                read_only: options.read_only,
+                snapshot: snapshot.seq(),
+                started: std::time::Instant::now(),
+            },
+        );
         ClusterTransaction {
             lock_timeout: cluster.options.engine.lock_timeout,
             cluster,
@@ -147,6 +156,9 @@ impl ClusterTransaction {
     pub fn new_statement(&mut self) {
         if self.status == Status::Active && self.options.level.snapshot_per_statement() {
             self.snapshot = self.cluster.services.oracle.snapshot();
+            if let Some(open) = self.cluster.open.lock().get_mut(&self.id) {
+                open.snapshot = self.snapshot.seq();
+            }
             for part in self.parts.iter_mut().flatten() {
                 part.txn.set_snapshot(self.snapshot.clone());
             }
@@ -417,6 +429,7 @@ impl Drop for ClusterTransaction {
         if self.status == Status::Active || self.ssi_registered {
             self.release_parts();
         }
+        self.cluster.open.lock().remove(&self.id);
     }
 }
 
