@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!   isodb [PATH | --temp] [-c SQL]... [-f FILE]... [--format table|csv|json]
-//!         [--on-error stop|continue] [--isolation LEVEL]
+//!         [--on-error stop|continue] [--isolation LEVEL] [--accept-log-loss]
 //! ```
 //!
 //! With `-c` or `-f` it runs them in command-line order and exits; with
@@ -68,7 +68,7 @@ use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use isodb::{Database, DatabaseOptions, Durability, IsolationLevel};
+use isodb::{Database, DatabaseOptions, Durability, IsolationLevel, LogRecovery};
 
 use crate::args::{Cli, DEFAULT_DATA_DIR, Input};
 use crate::shell::{Flow, Shell, StdOutput};
@@ -86,9 +86,22 @@ fn open(cli: &Cli) -> Result<(Database, String), String> {
             .map_err(|e| format!("cannot open a temporary database: {e}"))?;
         return Ok((db, "a temporary database (removed on exit)".to_string()));
     }
+    if cli.accept_log_loss {
+        options.log_recovery = LogRecovery::PointInTime;
+    }
     let path = cli.path.clone().unwrap_or_else(|| DEFAULT_DATA_DIR.into());
     let db = Database::open_with(&path, options)
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let report = db.recovery_report();
+    if !report.lost_logs.is_empty() {
+        eprintln!(
+            "isodb: {} was opened by point-in-time log recovery; committed records were lost:",
+            path.display()
+        );
+    }
+    if !report.is_clean() {
+        eprint!("{}", report.summary());
+    }
     let shown = std::fs::canonicalize(&path).unwrap_or(path);
     Ok((db, shown.display().to_string()))
 }

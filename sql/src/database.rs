@@ -18,7 +18,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use isodb_engine::storage::{Durability, StoreOptions};
+use isodb_engine::storage::{Durability, LogRecovery, RecoveryReport, StoreOptions};
 use isodb_engine::txn::{Engine, EngineOptions, IsolationLevel};
 
 use crate::catalog::store::Catalog;
@@ -40,6 +40,10 @@ pub struct DatabaseOptions {
     pub lock_timeout: Option<Duration>,
     /// How many times [`Database::run_in_transaction`] retries (default 10).
     pub max_retries: u32,
+    /// What opening does when a write-ahead log lost committed records:
+    /// refuse (`Strict`, the default) or open with what is left
+    /// (`PointInTime`; [`Database::recovery_report`] says what was lost).
+    pub log_recovery: LogRecovery,
 }
 
 impl Default for DatabaseOptions {
@@ -49,6 +53,7 @@ impl Default for DatabaseOptions {
             isolation_level: IsolationLevel::Serializable,
             lock_timeout: None,
             max_retries: 10,
+            log_recovery: LogRecovery::Strict,
         }
     }
 }
@@ -134,6 +139,7 @@ impl Database {
             EngineOptions {
                 store: StoreOptions {
                     durability: options.durability,
+                    log_recovery: options.log_recovery,
                     ..StoreOptions::default()
                 },
                 lock_timeout: options.lock_timeout,
@@ -162,6 +168,12 @@ impl Database {
     /// The options the database was opened with.
     pub fn options(&self) -> &DatabaseOptions {
         &self.inner.options
+    }
+
+    /// What opening the database had to give up or set aside (records lost
+    /// by a point-in-time log recovery); empty after a normal open.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        self.inner.engine.store().recovery_report()
     }
 
     /// The underlying transactional engine.

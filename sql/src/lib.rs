@@ -71,7 +71,7 @@ pub struct ReadmeDoctests;
 pub use database::{Database, DatabaseOptions};
 pub use encoding::{decode_key, decode_row, encode_key, encode_row, prefix_successor};
 pub use error::{Error, Result};
-pub use isodb_engine::storage::Durability;
+pub use isodb_engine::storage::{Durability, LogRecovery, RecoveryReport};
 pub use isodb_engine::txn::IsolationLevel;
 pub use plan::Column;
 pub use row::{Row, RowIndex, Rows};

@@ -21,6 +21,7 @@ use crate::storage::compaction::runner::{CompactionContext, TableWriter};
 use crate::storage::compaction::{CompactionTask, pick_compaction, run_compaction};
 use crate::storage::files::{FileKind, parse_file_name, table_path};
 use crate::storage::key::{ValueKind, encode_internal_key};
+use crate::storage::log_tracking;
 use crate::storage::manifest::VersionEdit;
 use crate::storage::memtable::MemTable;
 use crate::storage::options::StoreOptions;
@@ -29,8 +30,11 @@ use crate::storage::version::{NUM_LEVELS, TableHandle};
 use crate::storage::write_path::freeze_memtable;
 use crate::{Error, Result};
 
-/// Body of the flush thread.
+/// Body of the flush thread. Between flushes it also records, every
+/// `log_checkpoint_interval`, how much of the live log is durable
+/// ([`log_tracking::record_synced_extent`]).
 pub(crate) fn flush_thread(inner: Arc<StoreInner>) {
+    let interval = inner.options.log_checkpoint_interval;
     loop {
         let imm = {
             let mut state = inner.state.lock();
@@ -41,13 +45,24 @@ pub(crate) fn flush_thread(inner: Arc<StoreInner>) {
                 if state.bg_error.is_none()
                     && let Some(imm) = state.imms.first()
                 {
-                    break Arc::clone(imm);
+                    break Some(Arc::clone(imm));
                 }
-                inner.work.wait(&mut state);
+                if interval.is_zero() {
+                    inner.work.wait(&mut state);
+                } else if inner.work.wait_for(&mut state, interval).timed_out()
+                    && state.bg_error.is_none()
+                    && !state.shutting_down
+                {
+                    break None;
+                }
             }
         };
-        if let Err(e) = flush_memtable(&inner, &imm) {
-            record_error(&inner, "flush", &e);
+        let (what, result) = match imm {
+            Some(imm) => ("flush", flush_memtable(&inner, &imm)),
+            None => ("log tracking", log_tracking::record_synced_extent(&inner)),
+        };
+        if let Err(e) = result {
+            record_error(&inner, what, &e);
         }
     }
 }

@@ -17,7 +17,8 @@
 //! ```
 //!
 //! The module list reads like the design: [`key`] (internal keys),
-//! [`batch`], [`log`], [`memtable`] (with [`sorted_run`]s for large batches), [`sstable`] (block, bloom, table
+//! [`batch`], [`log`] (with [`log_tracking`], the logs' durable extent in
+//! the manifest, and [`log_replay`], checking it at open), [`memtable`] (with [`sorted_run`]s for large batches), [`sstable`] (block, bloom, table
 //! builder/reader/iterator, cache), [`manifest`], [`version`], [`merge`] and
 //! [`scan`] (iterators), [`compaction`], [`write_path`], [`background`],
 //! [`recovery`], and [`store`], the public [`Store`].
@@ -29,6 +30,8 @@ pub mod compaction;
 pub mod files;
 pub mod key;
 pub mod log;
+pub mod log_replay;
+pub mod log_tracking;
 pub mod manifest;
 pub mod memtable;
 pub mod merge;
@@ -44,7 +47,8 @@ pub mod write_path;
 pub use batch::WriteBatch;
 pub use key::{SeqNo, ValueKind};
 pub use log::CrashKind;
-pub use options::{CompactionFilter, Durability, StoreOptions};
+pub use log_replay::{LostLogRecords, RecoveryReport};
+pub use options::{CompactionFilter, Durability, LogRecovery, StoreOptions};
 pub use scan::Scan;
 pub use sstable::TableOptions;
 pub use store::{Snapshot, Store, StoreStats};

@@ -8,10 +8,14 @@
 //!    level, the oldest log still needed, the next file number, the last
 //!    sequence number. Open every live table (footer, index and filter are
 //!    checksummed, so a damaged table is reported here).
-//! 3. Replay every log at or after the oldest needed one, in order, into
-//!    memtables (flushed to L0 tables as they fill). A torn tail — a record
-//!    cut short by a crash — ends the replay of that log and is cut off; a
-//!    record that fails its checksum elsewhere is [`Error::Corruption`].
+//! 3. Check every log recovery needs against what the manifest recorded of
+//!    it ([`crate::storage::log_replay`]): a missing log, or one that ends
+//!    before what was made durable in it, is [`Error::Corruption`] naming the
+//!    log (or, with point-in-time recovery, the point where replay stops).
+//!    Then replay the logs in order into memtables (flushed to L0 tables as
+//!    they fill). A torn tail — a record cut short by a crash — ends the
+//!    replay of that log and is cut off; a record that fails its checksum
+//!    elsewhere is [`Error::Corruption`].
 //! 4. Write the recovered memtable to an L0 table, start a fresh log, and
 //!    write a new manifest holding the whole state; `CURRENT` is switched to
 //!    it atomically. Only then are the replayed logs, the old manifest and any
@@ -29,8 +33,9 @@ use crate::storage::batch::WriteBatch;
 use crate::storage::files::{DirLock, FileKind, log_path, parse_file_name, table_path};
 use crate::storage::key::{SeqNo, user_key};
 use crate::storage::log::{LogReader, LogWriter, truncate_at};
+use crate::storage::log_replay::{ReplayPlan, plan_replay, set_aside};
 use crate::storage::manifest::{
-    ManifestState, ManifestWriter, VersionEdit, load_manifest, read_current,
+    ManifestState, ManifestWriter, TrackedLog, VersionEdit, load_manifest, read_current,
 };
 use crate::storage::memtable::MemTable;
 use crate::storage::options::StoreOptions;
@@ -58,11 +63,11 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
         });
     }
     let lock = DirLock::acquire(dir)?;
-    let mut state = match read_current(dir)? {
-        Some(number) => load_manifest(dir, number)?,
+    let (manifest_number, mut state) = match read_current(dir)? {
+        Some(number) => (Some(number), load_manifest(dir, number)?),
         None => {
             check_empty(dir, &options)?;
-            ManifestState::default()
+            (None, ManifestState::default())
         }
     };
 
@@ -78,6 +83,10 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
     }
     version = version.apply(&[], live);
 
+    let plan = match manifest_number {
+        Some(number) => plan_replay(dir, number, &state, options.log_recovery)?,
+        None => ReplayPlan::default(),
+    };
     let max_on_disk = max_file_number(dir)?;
     let next_file = AtomicU64::new(state.next_file_number.max(max_on_disk + 1).max(1));
     let mut last_seq = state.last_seq;
@@ -85,12 +94,18 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
 
     // Replay the logs into memtables, flushing as they fill.
     let mut mem = Arc::new(MemTable::new(0));
-    for number in logs_to_replay(dir, state.log_number)? {
-        let path = log_path(dir, number);
-        let mut reader = LogReader::open(&path)?;
-        while let Some((offset, payload)) = reader.next_record()? {
+    for log in &plan.logs {
+        let mut reader = LogReader::open(&log.path)?;
+        for _ in 0..log.replay_records {
+            let Some((offset, payload)) = reader.next_record()? else {
+                break;
+            };
             let (batch, first_seq) = WriteBatch::decode(&payload).ok_or_else(|| {
-                Error::corruption(&path, offset, "log record is not a well-formed write batch")
+                Error::corruption(
+                    &log.path,
+                    offset,
+                    "log record is not a well-formed write batch",
+                )
             })?;
             mem.apply(&batch, first_seq);
             if !batch.is_empty() {
@@ -101,8 +116,8 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
                 mem = Arc::new(MemTable::new(0));
             }
         }
-        if let Some(torn_at) = reader.torn_tail() {
-            truncate_at(&path, torn_at)?;
+        if let Some(torn_at) = log.torn_at {
+            truncate_at(&log.path, torn_at)?;
         }
     }
     if !mem.is_empty() {
@@ -115,6 +130,8 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
     let wal = LogWriter::create(&log_path(dir, log_number))?;
     let manifest_number = next_file.fetch_add(1, Ordering::SeqCst);
     state.log_number = log_number;
+    state.logs.clear();
+    state.logs.insert(log_number, TrackedLog::default());
     state.last_seq = last_seq;
     state.next_file_number = next_file.load(Ordering::SeqCst);
     state.files = (0..NUM_LEVELS)
@@ -122,6 +139,8 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
         .collect();
     let snapshot: VersionEdit = state.to_snapshot_edit();
     let manifest = ManifestWriter::create(dir, manifest_number, &snapshot)?;
+    let mut recovery_report = plan.report;
+    recovery_report.kept_files = set_aside(&plan.set_aside);
     remove_unneeded_files(dir, &version, log_number, manifest_number);
 
     let compact_pointers = state
@@ -158,6 +177,8 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
         wal: Mutex::new(wal),
         sync_delay_micros: AtomicU64::new(0),
         writes: WriteQueue::default(),
+        log_records_marked: AtomicU64::new(0),
+        recovery_report,
         options,
         _lock: lock,
     });
@@ -218,19 +239,6 @@ fn max_file_number(dir: &Path) -> Result<u64> {
         })
         .max()
         .unwrap_or(0))
-}
-
-fn logs_to_replay(dir: &Path, oldest_needed: u64) -> Result<Vec<u64>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    let mut logs: Vec<u64> = entries
-        .flatten()
-        .filter_map(|e| match parse_file_name(e.file_name().to_str()?)? {
-            FileKind::Log(n) if n >= oldest_needed => Some(n),
-            _ => None,
-        })
-        .collect();
-    logs.sort_unstable();
-    Ok(logs)
 }
 
 fn flush_recovered(
