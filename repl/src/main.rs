@@ -3,6 +3,8 @@
 //! ```text
 //!   isodb [PATH | --temp] [-c SQL]... [-f FILE]... [--format table|csv|json]
 //!         [--on-error stop|continue] [--isolation LEVEL] [--accept-log-loss]
+//!   isodb check PATH
+//!   isodb recover PATH --to NEW
 //! ```
 //!
 //! With `-c` or `-f` it runs them in command-line order and exits; with
@@ -44,7 +46,8 @@
 //!
 //! Modules:
 //!
-//! - [`args`]: the command line.
+//! - [`args`]: the command line; [`maintenance`]: `isodb check` and
+//!   `isodb recover`.
 //! - [`shell`]: sessions, running statements, waiting for locks.
 //! - [`worker`]: one session on its own thread; tickets and the outbox.
 //! - [`splitter`]: input into statements and meta-commands.
@@ -57,6 +60,7 @@
 mod args;
 mod demo;
 mod interactive;
+mod maintenance;
 mod meta;
 mod render;
 mod shell;
@@ -125,6 +129,10 @@ fn run_inputs(shell: &mut Shell, inputs: &[Input]) {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(status) = maintenance::dispatch(&args) {
+        return status;
+    }
     let (cli, inputs) = Cli::parse_with_inputs();
     let (db, location) = match open(&cli) {
         Ok(opened) => opened,

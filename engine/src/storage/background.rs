@@ -100,6 +100,10 @@ fn record_error(inner: &StoreInner, what: &str, error: &Error) {
     inner.work.notify_all();
 }
 
+/// Compacts until no level is over its limit. A compaction that fails on a
+/// damaged input table marks the table damaged (see
+/// [`crate::storage::damage`]) and the loop goes on with other work; any
+/// other failure is returned (and poisons the store).
 fn compact_until_balanced(inner: &StoreInner) -> Result<()> {
     loop {
         let task = {
@@ -107,11 +111,23 @@ fn compact_until_balanced(inner: &StoreInner) -> Result<()> {
             if state.shutting_down || state.bg_error.is_some() {
                 return Ok(());
             }
-            pick_compaction(&state.version, &inner.options, &state.compact_pointers)
+            pick_compaction(
+                &state.version,
+                &inner.options,
+                &state.compact_pointers,
+                &state.damaged,
+            )
         };
-        match task {
-            Some(task) => run_task(inner, &task, true)?,
-            None => return Ok(()),
+        let Some(task) = task else {
+            return Ok(());
+        };
+        if let Err(error) = run_task(inner, &task, true) {
+            let mut state = inner.state.lock();
+            if !state.damaged.record(&task, &error) {
+                return Err(error);
+            }
+            // Writers stalled on level 0 must learn that it cannot drain.
+            inner.work.notify_all();
         }
     }
 }
@@ -243,15 +259,11 @@ fn run_task(inner: &StoreInner, task: &CompactionTask, allow_move: bool) -> Resu
         )],
         ..VersionEdit::default()
     };
+    // A failed edit may still have reached the disk (a write or an fsync
+    // failed part-way), so its outputs are not deleted here: the next open
+    // deletes them if the manifest it reads does not name them.
     let mut manifest = inner.manifest.lock();
-    if let Err(e) = manifest.log_edit(&edit) {
-        for table in &added {
-            if !task.inputs.iter().any(|t| Arc::ptr_eq(t, table)) {
-                table.mark_obsolete();
-            }
-        }
-        return Err(e);
-    }
+    manifest.log_edit(&edit)?;
     let mut state = inner.state.lock();
     let added = added
         .into_iter()
@@ -261,6 +273,8 @@ fn run_task(inner: &StoreInner, task: &CompactionTask, allow_move: bool) -> Resu
     state.compact_pointers[task.level] = Some(largest);
     inner.install_super_version(&state);
     inner.work.notify_all();
+    drop(state);
+    drop(manifest);
     Ok(())
 }
 

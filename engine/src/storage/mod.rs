@@ -25,8 +25,10 @@
 
 pub mod background;
 pub mod batch;
+pub mod check;
 pub mod coding;
 pub mod compaction;
+pub mod damage;
 pub mod files;
 pub mod key;
 pub mod log;
@@ -35,20 +37,25 @@ pub mod log_tracking;
 pub mod manifest;
 pub mod memtable;
 pub mod merge;
+pub mod open_checks;
 pub mod options;
 pub mod recovery;
+pub mod salvage;
 pub mod scan;
 pub mod sorted_run;
 pub mod sstable;
 pub mod store;
+pub mod table_identity;
 pub mod version;
 pub mod write_path;
 
 pub use batch::WriteBatch;
+pub use check::{CheckReport, Finding, Severity, check_database};
 pub use key::{SeqNo, ValueKind};
 pub use log::CrashKind;
 pub use log_replay::{LostLogRecords, RecoveryReport};
 pub use options::{CompactionFilter, Durability, LogRecovery, StoreOptions};
+pub use salvage::{RecoverReport, UnsavedRange, recover_database};
 pub use scan::Scan;
 pub use sstable::TableOptions;
 pub use store::{Snapshot, Store, StoreStats};

@@ -1,13 +1,17 @@
 //! Opening a store: directory checks, manifest replay, log replay, cleanup.
 //!
-//! 1. Create the directory if allowed; take the `LOCK` file (a second opener
-//!    gets [`Error::Locked`]). A directory without `CURRENT` must be empty
-//!    (apart from `LOCK`) to become a new database; anything else is
-//!    [`Error::NotADatabase`].
+//! 1. Check the path before creating anything ([`open_checks`]): a
+//!    directory without `CURRENT` must be empty (apart from `LOCK`) to become
+//!    a new database; anything else is [`Error::NotADatabase`] and leaves no
+//!    `LOCK` behind. Create the directory if allowed; take the `LOCK` file
+//!    (a second opener gets [`Error::Locked`]).
 //! 2. Read `CURRENT` and replay the manifest it names: the live tables per
-//!    level, the oldest log still needed, the next file number, the last
-//!    sequence number. Open every live table (footer, index and filter are
-//!    checksummed, so a damaged table is reported here).
+//!    level, the oldest log still needed, the tracked logs, the next file
+//!    number, the last sequence number. If it ends in a torn record, every
+//!    file the remaining state needs must exist, or the manifest is
+//!    corruption by name ([`open_checks`]). Open every live table (footer,
+//!    index and filter are checksummed) and check it is the file the
+//!    manifest names ([`table_identity`]).
 //! 3. Check every log recovery needs against what the manifest recorded of
 //!    it ([`crate::storage::log_replay`]): a missing log, or one that ends
 //!    before what was made durable in it, is [`Error::Corruption`] naming the
@@ -20,7 +24,13 @@
 //!    write a new manifest holding the whole state; `CURRENT` is switched to
 //!    it atomically. Only then are the replayed logs, the old manifest and any
 //!    file no version names (leftovers of an interrupted flush or compaction)
-//!    deleted. A crash anywhere in this sequence leaves the old state intact.
+//!    deleted — except, when the old manifest ended in a torn record, the
+//!    table files it does not name and the torn manifest, which are kept
+//!    aside ([`open_checks`]). A crash anywhere in this sequence leaves the
+//!    old state intact.
+//!
+//! [`open_checks`]: crate::storage::open_checks
+//! [`table_identity`]: crate::storage::table_identity
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,37 +45,39 @@ use crate::storage::key::{SeqNo, user_key};
 use crate::storage::log::{LogReader, LogWriter, truncate_at};
 use crate::storage::log_replay::{ReplayPlan, plan_replay, set_aside};
 use crate::storage::manifest::{
-    ManifestState, ManifestWriter, TrackedLog, VersionEdit, load_manifest, read_current,
+    ManifestState, ManifestWriter, TrackedLog, VersionEdit, load_manifest_with_tail, read_current,
 };
 use crate::storage::memtable::MemTable;
+use crate::storage::open_checks::{
+    check_empty, check_path, check_torn_manifest, keep_aside, unnamed_tables,
+};
 use crate::storage::options::StoreOptions;
 use crate::storage::sstable::{BlockCache, Table};
 use crate::storage::store::{SnapshotList, State, Store, StoreInner, SuperVersion};
+use crate::storage::table_identity::open_live_table;
 use crate::storage::version::{NUM_LEVELS, TableHandle, Version};
 use crate::storage::write_path::WriteQueue;
 use crate::{Error, Result};
 
 /// Opens and recovers the store in `dir`.
 pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
+    check_path(dir, &options)?;
     if !dir.exists() {
-        if !options.create_if_missing {
-            return Err(Error::NotADatabase {
-                path: dir.to_path_buf(),
-                reason: "the directory does not exist".into(),
-            });
-        }
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    if !dir.is_dir() {
-        return Err(Error::NotADatabase {
-            path: dir.to_path_buf(),
-            reason: "it is not a directory".into(),
-        });
-    }
     let lock = DirLock::acquire(dir)?;
+    let mut torn_manifest = None;
     let (manifest_number, mut state) = match read_current(dir)? {
-        Some(number) => (Some(number), load_manifest(dir, number)?),
+        Some(number) => {
+            let (state, torn_at) = load_manifest_with_tail(dir, number)?;
+            if let Some(torn_at) = torn_at {
+                check_torn_manifest(dir, number, torn_at, &state)?;
+                torn_manifest = Some(number);
+            }
+            (Some(number), state)
+        }
         None => {
+            // Another opener may have created files since `check_path`.
             check_empty(dir, &options)?;
             (None, ManifestState::default())
         }
@@ -74,14 +86,25 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
     let cache = Arc::new(BlockCache::new(options.block_cache_size));
     let mut version = Version::default();
     let mut live = Vec::new();
-    for (level, files) in state.files.iter().enumerate() {
-        for meta in files {
-            let path = table_path(dir, meta.number);
-            let table = Arc::new(Table::open(meta.number, path.clone(), Arc::clone(&cache))?);
-            live.push((level, Arc::new(TableHandle::new(meta.clone(), table, path))));
+    if let Some(number) = manifest_number {
+        for (level, files) in state.files.iter().enumerate() {
+            for meta in files {
+                let table = open_live_table(dir, number, level, meta, &cache)?;
+                let path = table.path().to_path_buf();
+                live.push((
+                    level,
+                    Arc::new(TableHandle::new(meta.clone(), Arc::new(table), path)),
+                ));
+            }
         }
     }
     version = version.apply(&[], live);
+    // Table files the manifest does not name: kept when it ended torn.
+    let kept_tables = if torn_manifest.is_some() {
+        unnamed_tables(dir, &state)
+    } else {
+        Vec::new()
+    };
 
     let plan = match manifest_number {
         Some(number) => plan_replay(dir, number, &state, options.log_recovery)?,
@@ -137,10 +160,15 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
     state.files = (0..NUM_LEVELS)
         .map(|l| version.level(l).iter().map(|t| t.meta.clone()).collect())
         .collect();
+    let kept_aside = match torn_manifest {
+        Some(torn) => keep_aside(dir, torn, &kept_tables),
+        None => Vec::new(),
+    };
     let snapshot: VersionEdit = state.to_snapshot_edit();
     let manifest = ManifestWriter::create(dir, manifest_number, &snapshot)?;
     let mut recovery_report = plan.report;
     recovery_report.kept_files = set_aside(&plan.set_aside);
+    recovery_report.kept_files.extend(kept_aside);
     remove_unneeded_files(dir, &version, log_number, manifest_number);
 
     let compact_pointers = state
@@ -169,6 +197,7 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
             shutting_down: false,
             compaction_wanted: true,
             compacting: false,
+            damaged: Default::default(),
         }),
         work: Condvar::new(),
         manifest: Mutex::new(manifest),
@@ -194,39 +223,6 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
         spawn("isodb-compact", compaction_thread)?,
     ];
     Ok(Store { inner, threads })
-}
-
-/// A directory without `CURRENT` may become a database only if it is empty.
-fn check_empty(dir: &Path, options: &StoreOptions) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        match parse_file_name(&name) {
-            Some(FileKind::Lock) => {}
-            Some(FileKind::Temp) => {}
-            Some(_) => {
-                return Err(Error::corruption(
-                    dir.join("CURRENT"),
-                    0,
-                    format!("CURRENT is missing but database file {name} exists"),
-                ));
-            }
-            None => {
-                return Err(Error::NotADatabase {
-                    path: dir.to_path_buf(),
-                    reason: format!("it already holds {name:?}, which isodb did not write"),
-                });
-            }
-        }
-    }
-    if !options.create_if_missing {
-        return Err(Error::NotADatabase {
-            path: dir.to_path_buf(),
-            reason: "it holds no database and create_if_missing is off".into(),
-        });
-    }
-    Ok(())
 }
 
 fn max_file_number(dir: &Path) -> Result<u64> {

@@ -27,6 +27,7 @@ use std::thread::JoinHandle;
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::storage::batch::WriteBatch;
+use crate::storage::damage::DamagedTables;
 use crate::storage::files::DirLock;
 use crate::storage::key::{SeqNo, ValueKind};
 use crate::storage::log::{CrashKind, LogWriter};
@@ -109,6 +110,8 @@ pub(crate) struct State {
     pub compaction_wanted: bool,
     /// A manual compaction or the background thread is compacting.
     pub compacting: bool,
+    /// Tables a compaction found damaged; compaction works around them.
+    pub damaged: DamagedTables,
 }
 
 /// Live snapshots: sequence number -> how many hold it.

@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::storage::batch::WriteBatch;
+use crate::storage::compaction::{level0_task, pick_level0};
 use crate::storage::key::SeqNo;
 use crate::storage::log_tracking;
 use crate::storage::store::StoreInner;
@@ -266,6 +267,14 @@ fn make_room(inner: &StoreInner) -> Result<()> {
         }
         let l0 = state.version.level(0).len();
         if l0 >= options.l0_stop_trigger {
+            // Level 0 cannot drain when every compaction of it would read a
+            // damaged table: this write fails (the store is not poisoned).
+            if !state.damaged.is_empty()
+                && pick_level0(&state.version, &state.damaged).is_none()
+                && let Some(error) = state.damaged.error_for(&level0_task(&state.version))
+            {
+                return Err(error);
+            }
             inner.work.wait(&mut state);
             continue;
         }

@@ -29,5 +29,5 @@
 pub mod picker;
 pub mod runner;
 
-pub use picker::{CompactionTask, pick_compaction};
+pub use picker::{CompactionTask, level0_task, pick_compaction, pick_level0};
 pub use runner::{CompactionOutput, run_compaction};

@@ -28,6 +28,7 @@ use super::framing::{BlockHandle, read_block_payload};
 use super::iterator::TableIterator;
 use super::properties::TableProperties;
 use crate::error::{Error, Result};
+use crate::storage::damage::damaged_block_reason;
 use crate::storage::key::{self, MAX_SEQ, SeqNo, ValueKind, compare_internal_keys, pack_trailer};
 
 thread_local! {
@@ -182,7 +183,7 @@ impl Table {
     }
 
     /// Number of data blocks.
-    pub(crate) fn num_blocks(&self) -> usize {
+    pub fn num_blocks(&self) -> usize {
         self.index.len()
     }
 
@@ -204,12 +205,64 @@ impl Table {
             )));
         };
         let handle = entry.handle;
-        self.cache.get_or_load(self.file_number, handle.offset, || {
-            let payload = read_block_payload(&self.file, &self.path, handle)?;
-            let block = Block::decode(payload)
-                .map_err(|reason| Error::corruption(&self.path, handle.offset, reason))?;
-            Ok(Arc::new(block))
-        })
+        self.cache
+            .get_or_load(self.file_number, handle.offset, || {
+                let payload = read_block_payload(&self.file, &self.path, handle)?;
+                let block = Block::decode(payload)
+                    .map_err(|reason| Error::corruption(&self.path, handle.offset, reason))?;
+                Ok(Arc::new(block))
+            })
+            .map_err(|error| match error {
+                // Name the block and its keys, and say what to do.
+                Error::Corruption {
+                    path,
+                    offset,
+                    reason,
+                } => {
+                    let (lower, upper) = self.block_bounds(block_index);
+                    let reason = damaged_block_reason(
+                        block_index,
+                        self.index.len(),
+                        key::user_key(lower),
+                        key::user_key(upper),
+                        &reason,
+                    );
+                    Error::Corruption {
+                        path,
+                        offset,
+                        reason,
+                    }
+                }
+                other => other,
+            })
+    }
+
+    /// Internal keys bounding data block `block_index` (`< num_blocks()`):
+    /// every key of the block lies in `[lower, upper]` (the previous block's
+    /// separator, or the table's smallest key, up to its own separator).
+    pub fn block_bounds(&self, block_index: usize) -> (&[u8], &[u8]) {
+        let lower = match block_index.checked_sub(1).and_then(|i| self.index.get(i)) {
+            Some(previous) => previous.separator.as_slice(),
+            None => self.properties.smallest.as_slice(),
+        };
+        let upper = self
+            .index
+            .get(block_index)
+            .map_or(self.properties.largest.as_slice(), |e| {
+                e.separator.as_slice()
+            });
+        (lower, upper)
+    }
+
+    /// The offset of data block `block_index` in the file.
+    pub fn block_offset(&self, block_index: usize) -> u64 {
+        self.index.get(block_index).map_or(0, |e| e.handle.offset)
+    }
+
+    /// Every data block in order, each read and verified (a damaged block is
+    /// its [`Error::Corruption`], and the walk goes on with the next one).
+    pub(crate) fn blocks(&self) -> impl Iterator<Item = (usize, Result<Arc<Block>>)> + '_ {
+        (0..self.index.len()).map(|i| (i, self.read_data_block(i)))
     }
 }
 
