@@ -66,8 +66,14 @@ fn expected() -> Rows {
         }
     }
     for i in 0..10 {
-        rows.insert(format!("a{i:03}").into_bytes(), format!("log-{i}").into_bytes());
-        rows.insert(format!("d{i:03}").into_bytes(), format!("log-{i}").into_bytes());
+        rows.insert(
+            format!("a{i:03}").into_bytes(),
+            format!("log-{i}").into_bytes(),
+        );
+        rows.insert(
+            format!("d{i:03}").into_bytes(),
+            format!("log-{i}").into_bytes(),
+        );
     }
     for i in 50..60 {
         rows.remove(format!("b{i:03}").as_bytes());
@@ -169,11 +175,18 @@ fn a_fixture_manifest_cut_or_zeroed_is_read_exactly_or_refused_by_name() {
         let tables_before = files_with(copy.path(), ".sst");
         let report = check_database(copy.path()).expect("check");
         assert!(report.is_healthy(), "{case}: {}", report.render());
-        assert!(report.render().contains("torn record"), "{case}: {}", report.render());
+        assert!(
+            report.render().contains("torn record"),
+            "{case}: {}",
+            report.render()
+        );
         assert_eq!(read_all(copy.path()).expect("opens"), expected(), "{case}");
         // The open flushed the log to a new table; it deleted none.
         let after = files_with(copy.path(), ".sst");
-        assert!(tables_before.iter().all(|t| after.contains(t)), "{case}: {after:?}");
+        assert!(
+            tables_before.iter().all(|t| after.contains(t)),
+            "{case}: {after:?}"
+        );
     }
 
     let copy = copy_of_fixture();
@@ -189,7 +202,11 @@ fn a_fixture_manifest_cut_or_zeroed_is_read_exactly_or_refused_by_name() {
     }
     assert_eq!(contents(copy.path()), before, "the open changed files");
     let report = check_database(copy.path()).expect("check");
-    assert!(report.damage().any(|f| f.path == manifest), "{}", report.render());
+    assert!(
+        report.damage().any(|f| f.path == manifest),
+        "{}",
+        report.render()
+    );
     let (saved, report) = recovered(copy.path());
     assert_eq!(saved, expected(), "{}", report.render());
 }
@@ -230,7 +247,11 @@ fn a_fixture_table_replaced_by_a_copy_of_another_is_refused_by_name() {
     }
     assert_eq!(contents(copy.path()), before);
     let report = check_database(copy.path()).expect("check");
-    assert!(report.damage().any(|f| f.path == tables[2]), "{}", report.render());
+    assert!(
+        report.damage().any(|f| f.path == tables[2]),
+        "{}",
+        report.render()
+    );
     // Table 3's rows (c000..c099) are lost; everything else is saved.
     let (saved, report) = recovered(copy.path());
     let mut rows = expected();
@@ -267,7 +288,10 @@ fn a_bad_block_in_a_fixture_table_is_reported_at_first_read_and_recovered_around
     match store.get(&damaged) {
         Err(Error::Corruption { path, reason, .. }) => {
             assert_eq!(path, tables[1]);
-            assert!(reason.contains(&format!("data block {block} of")), "{reason}");
+            assert!(
+                reason.contains(&format!("data block {block} of")),
+                "{reason}"
+            );
             assert!(reason.contains("isodb check"), "{reason}");
         }
         other => panic!("expected corruption of the block, got {other:?}"),

@@ -47,19 +47,26 @@ pub fn display_key(key: &[u8]) -> String {
     text
 }
 
-/// The reason of a damaged data block's corruption error.
+/// The reason of a damaged data block's corruption error (with `advice`,
+/// followed by [`DAMAGED_TABLE_ADVICE`]).
 pub fn damaged_block_reason(
     block: usize,
     blocks: usize,
     lower_user_key: &[u8],
     upper_user_key: &[u8],
     what: &str,
+    advice: bool,
 ) -> String {
-    format!(
-        "data block {block} of {blocks}, user keys {}..={}: {what}; {DAMAGED_TABLE_ADVICE}",
+    let mut reason = format!(
+        "data block {block} of {blocks}, user keys {}..={}: {what}",
         display_key(lower_user_key),
         display_key(upper_user_key)
-    )
+    );
+    if advice {
+        reason.push_str("; ");
+        reason.push_str(DAMAGED_TABLE_ADVICE);
+    }
+    reason
 }
 
 impl crate::storage::Store {

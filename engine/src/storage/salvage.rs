@@ -67,7 +67,8 @@ pub struct UnsavedRange {
     pub lower: Vec<u8>,
     /// The largest user key of the range (inclusive).
     pub upper: Vec<u8>,
-    /// Live keys in the range that other files held but were not copied.
+    /// Live keys in the range that readable blocks or other files held but
+    /// were not copied (the lost block may have held newer versions of them).
     pub keys_not_copied: u64,
 }
 
@@ -109,14 +110,15 @@ impl RecoverReport {
         for range in &self.unsaved {
             let _ = writeln!(
                 text,
-                "NOT SAVED: user keys {}..={} ({}: {}){}",
+                "NOT SAVED: user keys {}..={} ({} {}){}",
                 display_key(&range.lower),
                 display_key(&range.upper),
                 range.path.display(),
                 range.problem,
                 if range.keys_not_copied > 0 {
                     format!(
-                        "; {} keys other files hold in this range were not copied either",
+                        "; {} keys in this range that other blocks or files hold were not copied \
+                         either (the lost block may have held newer versions of them)",
                         range.keys_not_copied
                     )
                 } else {
@@ -384,12 +386,15 @@ fn error_text(error: &Error) -> String {
     }
 }
 
-/// What failed in a damaged block, without the advice a read error adds.
-fn damage_cause(error: &Error) -> String {
-    let text = error_text(error);
-    match text.split_once(": ") {
-        Some((_, rest)) => rest.split(';').next().unwrap_or(rest).to_string(),
-        None => text,
+/// What is wrong with a damaged block, without the block and key range its
+/// error names first (`data block 3 of 9, user keys 'a'..='k': what`).
+fn block_damage(error: &Error) -> String {
+    match error {
+        Error::Corruption { reason, .. } => reason
+            .split_once("': ")
+            .map_or(reason.as_str(), |(_, what)| what)
+            .to_string(),
+        other => other.to_string(),
     }
 }
 
@@ -405,9 +410,10 @@ fn readable_blocks(table: &Table, report: &mut RecoverReport) -> Vec<usize> {
                 report.unsaved.push(UnsavedRange {
                     path: table.path().to_path_buf(),
                     problem: format!(
-                        "data block {index} at offset {} is damaged ({})",
+                        "data block {index} of {} at offset {}: {}",
+                        table.num_blocks(),
                         table.block_offset(index),
-                        damage_cause(&error)
+                        block_damage(&error)
                     ),
                     lower: user_key(lower).to_vec(),
                     upper: user_key(upper).to_vec(),

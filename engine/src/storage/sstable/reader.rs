@@ -196,8 +196,14 @@ impl Table {
     }
 
     /// The data block `block_index` (`< num_blocks()`), from the cache or
-    /// read and verified from disk.
+    /// read and verified from disk. A damaged block is corruption naming the
+    /// block and its key range, and saying what to do.
     pub(crate) fn read_data_block(&self, block_index: usize) -> Result<Arc<Block>> {
+        self.load_data_block(block_index)
+            .map_err(|error| self.name_damaged_block(block_index, error, true))
+    }
+
+    fn load_data_block(&self, block_index: usize) -> Result<Arc<Block>> {
         let Some(entry) = self.index.get(block_index) else {
             return Err(Error::InvalidArgument(format!(
                 "block {block_index} of a table with {} blocks",
@@ -205,36 +211,40 @@ impl Table {
             )));
         };
         let handle = entry.handle;
-        self.cache
-            .get_or_load(self.file_number, handle.offset, || {
-                let payload = read_block_payload(&self.file, &self.path, handle)?;
-                let block = Block::decode(payload)
-                    .map_err(|reason| Error::corruption(&self.path, handle.offset, reason))?;
-                Ok(Arc::new(block))
-            })
-            .map_err(|error| match error {
-                // Name the block and its keys, and say what to do.
+        self.cache.get_or_load(self.file_number, handle.offset, || {
+            let payload = read_block_payload(&self.file, &self.path, handle)?;
+            let block = Block::decode(payload)
+                .map_err(|reason| Error::corruption(&self.path, handle.offset, reason))?;
+            Ok(Arc::new(block))
+        })
+    }
+
+    /// A corruption error of block `block_index` with the block and its user
+    /// keys named (and, with `advice`, what to do).
+    fn name_damaged_block(&self, block_index: usize, error: Error, advice: bool) -> Error {
+        match error {
+            Error::Corruption {
+                path,
+                offset,
+                reason,
+            } => {
+                let (lower, upper) = self.block_bounds(block_index);
+                let reason = damaged_block_reason(
+                    block_index,
+                    self.index.len(),
+                    key::user_key(lower),
+                    key::user_key(upper),
+                    &reason,
+                    advice,
+                );
                 Error::Corruption {
                     path,
                     offset,
                     reason,
-                } => {
-                    let (lower, upper) = self.block_bounds(block_index);
-                    let reason = damaged_block_reason(
-                        block_index,
-                        self.index.len(),
-                        key::user_key(lower),
-                        key::user_key(upper),
-                        &reason,
-                    );
-                    Error::Corruption {
-                        path,
-                        offset,
-                        reason,
-                    }
                 }
-                other => other,
-            })
+            }
+            other => other,
+        }
     }
 
     /// Internal keys bounding data block `block_index` (`< num_blocks()`):
@@ -260,9 +270,15 @@ impl Table {
     }
 
     /// Every data block in order, each read and verified (a damaged block is
-    /// its [`Error::Corruption`], and the walk goes on with the next one).
+    /// its [`Error::Corruption`] naming the block and its user keys, without
+    /// advice, and the walk goes on with the next one).
     pub(crate) fn blocks(&self) -> impl Iterator<Item = (usize, Result<Arc<Block>>)> + '_ {
-        (0..self.index.len()).map(|i| (i, self.read_data_block(i)))
+        (0..self.index.len()).map(|i| {
+            let block = self
+                .load_data_block(i)
+                .map_err(|error| self.name_damaged_block(i, error, false));
+            (i, block)
+        })
     }
 }
 
