@@ -143,7 +143,8 @@ fn expect_corruption(result: Result<Rows, Error>, file: &Path, case: &str) -> St
 /// recovery saves every row from the files that are there.
 #[test]
 fn a_manifest_that_lost_a_durable_edit_is_refused_by_name_and_nothing_is_deleted() {
-    let cases: [(&str, fn(&Path, &[u64])); 3] = [
+    type Damage = fn(&Path, &[u64]);
+    let cases: [(&str, Damage); 3] = [
         ("last byte cut", |m, _| {
             cut(m, std::fs::metadata(m).unwrap().len() - 1)
         }),

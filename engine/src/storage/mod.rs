@@ -21,7 +21,11 @@
 //! the manifest, and [`log_replay`], checking it at open), [`memtable`] (with [`sorted_run`]s for large batches), [`sstable`] (block, bloom, table
 //! builder/reader/iterator, cache), [`manifest`], [`version`], [`merge`] and
 //! [`scan`] (iterators), [`compaction`], [`write_path`], [`background`],
-//! [`recovery`], and [`store`], the public [`Store`].
+//! [`recovery`] (with [`open_checks`], what an open checks before it changes
+//! anything, and [`table_identity`], is a table file the one the manifest
+//! names), and [`store`], the public [`Store`]. Damage: [`damage`] (a
+//! damaged table, worked around), [`check`] (`isodb check`) and [`salvage`]
+//! (`isodb recover`).
 
 pub mod background;
 pub mod batch;

@@ -48,7 +48,10 @@ fn read_edits(dir: &Path, number: u64) -> Result<Vec<(u64, VersionEdit)>> {
 }
 
 /// [`read_edits`], and the offset of the torn last record when there was one.
-fn read_edits_and_tail(dir: &Path, number: u64) -> Result<(Vec<(u64, VersionEdit)>, Option<u64>)> {
+/// Edits with their offsets, and where a torn last record begins.
+type EditsAndTail = (Vec<(u64, VersionEdit)>, Option<u64>);
+
+fn read_edits_and_tail(dir: &Path, number: u64) -> Result<EditsAndTail> {
     let path = manifest_path(dir, number);
     let mut reader = match LogReader::open(&path) {
         Ok(reader) => reader,
