@@ -451,3 +451,83 @@ fn opening_a_path_that_is_not_a_database_creates_nothing() {
     }
     assert!(names(&dir.path().join("photos")).is_empty());
 }
+
+/// Recovery never writes into an existing directory that holds anything,
+/// a database least of all.
+#[test]
+fn recover_refuses_a_target_that_is_not_new() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = dir.path().join("source");
+    let rows = closed_database(&source);
+    let existing = dir.path().join("existing");
+    let store = Store::open(&existing, options()).expect("open");
+    store.put(b"mine", b"keep").expect("put");
+    store.close().expect("close");
+    let before = contents(&existing);
+    match recover_database(&source, &existing) {
+        Err(Error::InvalidArgument(reason)) => {
+            assert!(reason.contains("already exists"), "{reason}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(contents(&existing), before);
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let report = recover_database(&source, &empty).expect("an empty directory will do");
+    assert!(report.is_complete(), "{}", report.render());
+    assert_eq!(read_all(&empty).expect("opens"), rows);
+}
+
+/// When every new table overlaps the damaged one, level 0 cannot drain: once
+/// it is full, writes fail with the damaged table's name and what to do —
+/// not a poisoned store — and reads go on.
+#[test]
+fn writes_stop_with_the_damaged_table_named_only_when_level_zero_cannot_drain() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rows = closed_database(dir.path());
+    let (a, _) = tables(dir.path());
+    let offset = {
+        let table = open_table(&a);
+        table.block_offset(table.num_blocks() / 2)
+    };
+    flip_byte(&a, offset + 20);
+    let store = Store::open(
+        dir.path(),
+        StoreOptions {
+            l0_compaction_trigger: 2,
+            l0_slowdown_trigger: 3,
+            l0_stop_trigger: 4,
+            memtable_size: 16 << 10,
+            ..options()
+        },
+    )
+    .expect("opens");
+    // Rewrite rows of table A's range over and over: every flushed table
+    // overlaps A, so no level-0 compaction can avoid it.
+    let mut failure = None;
+    for round in 0..200u32 {
+        let mut batch = WriteBatch::new();
+        for i in (0..400).step_by(4) {
+            batch.put(key(i), value(i, &format!("round{round}")));
+        }
+        if let Err(error) = store.write(batch) {
+            failure = Some(error);
+            break;
+        }
+    }
+    match failure {
+        Some(Error::Corruption { path, reason, .. }) => {
+            assert_eq!(path, a, "{reason}");
+            assert!(reason.contains("writes stop"), "{reason}");
+            assert!(reason.contains("isodb recover"), "{reason}");
+        }
+        other => panic!("expected writes to stop naming the damaged table, got {other:?}"),
+    }
+    assert!(store.stats().tables_per_level[0] >= 4);
+    // Reads go on: a row of table B.
+    assert_eq!(
+        store.get(&key(500)).expect("reads go on").as_ref(),
+        rows.get(&key(500))
+    );
+    store.close().expect("close");
+}

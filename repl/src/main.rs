@@ -103,6 +103,12 @@ fn open(cli: &Cli) -> Result<(Database, String), String> {
             path.display()
         );
     }
+    if report.lost_logs.is_empty() && !report.kept_files.is_empty() {
+        eprintln!(
+            "isodb: {}: recovery kept files aside rather than delete them (`isodb check` lists them):",
+            path.display()
+        );
+    }
     if !report.is_clean() {
         eprint!("{}", report.summary());
     }

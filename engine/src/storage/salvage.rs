@@ -129,8 +129,10 @@ impl RecoverReport {
         for lost in &self.lost {
             let _ = writeln!(text, "NOT SAVED: {lost}");
         }
-        if self.is_complete() {
+        if self.is_complete() && self.notes.is_empty() {
             text.push_str("every key was saved\n");
+        } else if self.is_complete() {
+            text.push_str("every key the files that are there hold was saved\n");
         }
         text
     }
@@ -138,7 +140,8 @@ impl RecoverReport {
 
 /// Copies every readable live key of the database in `source` into a new
 /// database created at `target` (which must not exist, or be an empty
-/// directory); see the module docs.
+/// directory: anything else is refused before a file is read or written);
+/// see the module docs.
 pub fn recover_database(source: &Path, target: &Path) -> Result<RecoverReport> {
     if !source.is_dir() || read_current_tolerant(source).is_none() {
         return Err(Error::NotADatabase {
@@ -154,6 +157,18 @@ pub fn recover_database(source: &Path, target: &Path) -> Result<RecoverReport> {
         return Err(Error::InvalidArgument(
             "the new database must be another directory than the damaged one".into(),
         ));
+    }
+    let target_in_use = match std::fs::read_dir(target) {
+        Ok(mut entries) => entries.next().is_some(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(_) => true,
+    };
+    if target_in_use {
+        return Err(Error::InvalidArgument(format!(
+            "{} already exists: the new database must be a directory that does not exist yet, or \
+             an empty one",
+            target.display()
+        )));
     }
     let _lock = DirLock::acquire_existing(source)?;
     let mut report = RecoverReport::default();
