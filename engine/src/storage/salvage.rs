@@ -143,7 +143,7 @@ impl RecoverReport {
 /// directory: anything else is refused before a file is read or written);
 /// see the module docs.
 pub fn recover_database(source: &Path, target: &Path) -> Result<RecoverReport> {
-    if !source.is_dir() || read_current_tolerant(source).is_none() {
+    if !source.is_dir() || !looks_like_a_database(source) {
         return Err(Error::NotADatabase {
             path: source.to_path_buf(),
             reason: "it has no CURRENT file and no isodb file".into(),
@@ -258,20 +258,20 @@ struct SourcePlan {
     logs: Vec<(u64, u64)>,
 }
 
-fn read_current_tolerant(dir: &Path) -> Option<()> {
+/// True when `dir` holds `CURRENT` or any file isodb writes.
+fn looks_like_a_database(dir: &Path) -> bool {
     if dir.join(crate::storage::files::CURRENT_FILE).exists() {
-        return Some(());
+        return true;
     }
-    let entries = std::fs::read_dir(dir).ok()?;
-    entries
-        .flatten()
-        .any(|e| {
-            matches!(
-                e.file_name().to_str().and_then(parse_file_name),
-                Some(FileKind::Table(_) | FileKind::Log(_) | FileKind::Manifest(_))
-            )
-        })
-        .then_some(())
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        matches!(
+            e.file_name().to_str().and_then(parse_file_name),
+            Some(FileKind::Table(_) | FileKind::Log(_) | FileKind::Manifest(_))
+        )
+    })
 }
 
 /// Trusts the manifest when it is readable and its state has every file it
