@@ -64,6 +64,12 @@ pub struct Cli {
     /// The default isolation level of new sessions (e.g. "read committed", rr, ser).
     #[arg(long, value_name = "LEVEL")]
     pub isolation: Option<String>,
+
+    /// If a write-ahead log lost committed records (deleted, emptied, cut
+    /// short), open with what is left instead of refusing, and say how many
+    /// records were lost (point-in-time recovery).
+    #[arg(long)]
+    pub accept_log_loss: bool,
 }
 
 impl Cli {

@@ -2,7 +2,9 @@
 //!
 //! ```text
 //!   isodb [PATH | --temp] [-c SQL]... [-f FILE]... [--format table|csv|json]
-//!         [--on-error stop|continue] [--isolation LEVEL]
+//!         [--on-error stop|continue] [--isolation LEVEL] [--accept-log-loss]
+//!   isodb check PATH
+//!   isodb recover PATH --to NEW
 //! ```
 //!
 //! With `-c` or `-f` it runs them in command-line order and exits; with
@@ -44,7 +46,8 @@
 //!
 //! Modules:
 //!
-//! - [`args`]: the command line.
+//! - [`args`]: the command line; [`maintenance`]: `isodb check` and
+//!   `isodb recover`.
 //! - [`shell`]: sessions, running statements, waiting for locks.
 //! - [`worker`]: one session on its own thread; tickets and the outbox.
 //! - [`splitter`]: input into statements and meta-commands.
@@ -57,6 +60,7 @@
 mod args;
 mod demo;
 mod interactive;
+mod maintenance;
 mod meta;
 mod render;
 mod shell;
@@ -68,7 +72,7 @@ use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use isodb::{Database, DatabaseOptions, Durability, IsolationLevel};
+use isodb::{Database, DatabaseOptions, Durability, IsolationLevel, LogRecovery};
 
 use crate::args::{Cli, DEFAULT_DATA_DIR, Input};
 use crate::shell::{Flow, Shell, StdOutput};
@@ -86,9 +90,28 @@ fn open(cli: &Cli) -> Result<(Database, String), String> {
             .map_err(|e| format!("cannot open a temporary database: {e}"))?;
         return Ok((db, "a temporary database (removed on exit)".to_string()));
     }
+    if cli.accept_log_loss {
+        options.log_recovery = LogRecovery::PointInTime;
+    }
     let path = cli.path.clone().unwrap_or_else(|| DEFAULT_DATA_DIR.into());
     let db = Database::open_with(&path, options)
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let report = db.recovery_report();
+    if !report.lost_logs.is_empty() {
+        eprintln!(
+            "isodb: {} was opened by point-in-time log recovery; committed records were lost:",
+            path.display()
+        );
+    }
+    if report.lost_logs.is_empty() && !report.kept_files.is_empty() {
+        eprintln!(
+            "isodb: {}: recovery kept files aside rather than delete them (`isodb check` lists them):",
+            path.display()
+        );
+    }
+    if !report.is_clean() {
+        eprint!("{}", report.summary());
+    }
     let shown = std::fs::canonicalize(&path).unwrap_or(path);
     Ok((db, shown.display().to_string()))
 }
@@ -112,6 +135,10 @@ fn run_inputs(shell: &mut Shell, inputs: &[Input]) {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(status) = maintenance::dispatch(&args) {
+        return status;
+    }
     let (cli, inputs) = Cli::parse_with_inputs();
     let (db, location) = match open(&cli) {
         Ok(opened) => opened,

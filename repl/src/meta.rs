@@ -83,6 +83,10 @@ impl Shell {
         match piece {
             Piece::Sql(sql) => self.run_sql(sql),
             Piece::Meta(line) => self.run_meta(line),
+            Piece::Unterminated(unterminated) => {
+                self.complain(&unterminated.message());
+                self.after_failure()
+            }
         }
     }
 

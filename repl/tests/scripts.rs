@@ -71,6 +71,39 @@ fn a_failing_statement_stops_the_run_and_sets_the_exit_status() {
 }
 
 #[test]
+fn a_script_ending_inside_a_comment_fails_with_the_line_and_runs_nothing_after_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("s.sql");
+    std::fs::write(
+        &script,
+        "create table t (id int primary key);\n/* note\nINSERT INTO t VALUES (6);\nSELECT count(*) FROM t;\n",
+    )
+    .expect("write script");
+    isodb()
+        .args(["--temp", "-f"])
+        .arg(&script)
+        .assert()
+        .code(1)
+        .stdout("CREATE TABLE\n")
+        .stderr(
+            "ERROR 42601: unterminated /* comment at line 2 (the rest of the input was not run)\n",
+        );
+    for (text, what) in [
+        ("select 1;\nselect 'abc;\nselect 2;", "quoted string"),
+        ("select 1;\nselect \"abc;\nselect 2;", "quoted identifier"),
+    ] {
+        isodb()
+            .arg("--temp")
+            .write_stdin(text)
+            .assert()
+            .code(1)
+            .stderr(format!(
+                "ERROR 42601: unterminated {what} at line 2 (the rest of the input was not run)\n"
+            ));
+    }
+}
+
+#[test]
 fn on_error_continue_runs_the_rest_but_still_fails() {
     isodb()
         .args(["--temp", "--on-error", "continue"])

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use isodb_engine::cluster::{Cluster, ClusterOptions};
-use isodb_engine::storage::{Durability, StoreOptions};
+use isodb_engine::storage::{Durability, LogRecovery, RecoveryReport, StoreOptions};
 use isodb_engine::txn::{EngineOptions, IsolationLevel};
 
 use crate::catalog::store::Catalog;
@@ -52,6 +52,10 @@ pub struct DatabaseOptions {
     /// commit protocol, fault injection); `engine` and `shards` in it are
     /// set from the fields above.
     pub cluster: ClusterOptions,
+    /// What opening does when a write-ahead log lost committed records:
+    /// refuse (`Strict`, the default) or open with what is left
+    /// (`PointInTime`; [`Database::recovery_report`] says what was lost).
+    pub log_recovery: LogRecovery,
 }
 
 impl Default for DatabaseOptions {
@@ -63,6 +67,7 @@ impl Default for DatabaseOptions {
             max_retries: 10,
             shards: None,
             cluster: ClusterOptions::default(),
+            log_recovery: LogRecovery::Strict,
         }
     }
 }
@@ -149,6 +154,7 @@ impl Database {
                 engine: EngineOptions {
                     store: StoreOptions {
                         durability: options.durability,
+                        log_recovery: options.log_recovery,
                         ..StoreOptions::default()
                     },
                     lock_timeout: options.lock_timeout,
@@ -197,6 +203,13 @@ impl Database {
     /// prepared transactions and fault injection for the whole database).
     pub fn cluster(&self) -> &Cluster {
         &self.inner.cluster
+    }
+
+    /// What opening the database had to give up or set aside (records lost
+    /// by a point-in-time log recovery), over every shard; empty after a
+    /// normal open.
+    pub fn recovery_report(&self) -> RecoveryReport {
+        self.inner.cluster.recovery_report()
     }
 
     /// Number of shards.

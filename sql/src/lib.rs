@@ -73,7 +73,9 @@ pub struct ReadmeDoctests;
 pub use database::{Database, DatabaseOptions};
 pub use encoding::{decode_key, decode_row, encode_key, encode_row, prefix_successor};
 pub use error::{Error, Result};
-pub use isodb_engine::storage::Durability;
+/// Checking and salvaging a damaged database directory (`isodb check`, `isodb recover`).
+pub use isodb_engine::storage::{CheckReport, RecoverReport, check_database, recover_database};
+pub use isodb_engine::storage::{Durability, LogRecovery, RecoveryReport};
 pub use isodb_engine::txn::IsolationLevel;
 pub use plan::Column;
 pub use row::{Row, RowIndex, Rows};

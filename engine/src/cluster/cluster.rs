@@ -415,6 +415,18 @@ impl Cluster {
         first_error.map_or(Ok(()), Err)
     }
 
+    /// What opening had to give up or set aside, over every shard (see
+    /// [`crate::storage::RecoveryReport`]).
+    pub fn recovery_report(&self) -> crate::storage::RecoveryReport {
+        let mut report = crate::storage::RecoveryReport::default();
+        for engine in self.up_engines() {
+            let shard = engine.store().recovery_report();
+            report.lost_logs.extend(shard.lost_logs.iter().cloned());
+            report.kept_files.extend(shard.kept_files.iter().cloned());
+        }
+        report
+    }
+
     fn up_engines(&self) -> impl Iterator<Item = Engine> + '_ {
         self.inner.shards.iter().filter_map(|shard| shard.engine().ok())
     }

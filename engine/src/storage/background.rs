@@ -21,6 +21,7 @@ use crate::storage::compaction::runner::{CompactionContext, TableWriter};
 use crate::storage::compaction::{CompactionTask, pick_compaction, run_compaction};
 use crate::storage::files::{FileKind, parse_file_name, table_path};
 use crate::storage::key::{ValueKind, encode_internal_key};
+use crate::storage::log_tracking;
 use crate::storage::manifest::VersionEdit;
 use crate::storage::memtable::MemTable;
 use crate::storage::options::StoreOptions;
@@ -29,8 +30,11 @@ use crate::storage::version::{NUM_LEVELS, TableHandle};
 use crate::storage::write_path::freeze_memtable;
 use crate::{Error, Result};
 
-/// Body of the flush thread.
+/// Body of the flush thread. Between flushes it also records, every
+/// `log_checkpoint_interval`, how much of the live log is durable
+/// ([`log_tracking::record_synced_extent`]).
 pub(crate) fn flush_thread(inner: Arc<StoreInner>) {
+    let interval = inner.options.log_checkpoint_interval;
     loop {
         let imm = {
             let mut state = inner.state.lock();
@@ -41,13 +45,24 @@ pub(crate) fn flush_thread(inner: Arc<StoreInner>) {
                 if state.bg_error.is_none()
                     && let Some(imm) = state.imms.first()
                 {
-                    break Arc::clone(imm);
+                    break Some(Arc::clone(imm));
                 }
-                inner.work.wait(&mut state);
+                if interval.is_zero() {
+                    inner.work.wait(&mut state);
+                } else if inner.work.wait_for(&mut state, interval).timed_out()
+                    && state.bg_error.is_none()
+                    && !state.shutting_down
+                {
+                    break None;
+                }
             }
         };
-        if let Err(e) = flush_memtable(&inner, &imm) {
-            record_error(&inner, "flush", &e);
+        let (what, result) = match imm {
+            Some(imm) => ("flush", flush_memtable(&inner, &imm)),
+            None => ("log tracking", log_tracking::record_synced_extent(&inner)),
+        };
+        if let Err(e) = result {
+            record_error(&inner, what, &e);
         }
     }
 }
@@ -85,6 +100,10 @@ fn record_error(inner: &StoreInner, what: &str, error: &Error) {
     inner.work.notify_all();
 }
 
+/// Compacts until no level is over its limit. A compaction that fails on a
+/// damaged input table marks the table damaged (see
+/// [`crate::storage::damage`]) and the loop goes on with other work; any
+/// other failure is returned (and poisons the store).
 fn compact_until_balanced(inner: &StoreInner) -> Result<()> {
     loop {
         let task = {
@@ -92,11 +111,23 @@ fn compact_until_balanced(inner: &StoreInner) -> Result<()> {
             if state.shutting_down || state.bg_error.is_some() {
                 return Ok(());
             }
-            pick_compaction(&state.version, &inner.options, &state.compact_pointers)
+            pick_compaction(
+                &state.version,
+                &inner.options,
+                &state.compact_pointers,
+                &state.damaged,
+            )
         };
-        match task {
-            Some(task) => run_task(inner, &task, true)?,
-            None => return Ok(()),
+        let Some(task) = task else {
+            return Ok(());
+        };
+        if let Err(error) = run_task(inner, &task, true) {
+            let mut state = inner.state.lock();
+            if !state.damaged.record(&task, &error) {
+                return Err(error);
+            }
+            // Writers stalled on level 0 must learn that it cannot drain.
+            inner.work.notify_all();
         }
     }
 }
@@ -228,15 +259,11 @@ fn run_task(inner: &StoreInner, task: &CompactionTask, allow_move: bool) -> Resu
         )],
         ..VersionEdit::default()
     };
+    // A failed edit may still have reached the disk (a write or an fsync
+    // failed part-way), so its outputs are not deleted here: the next open
+    // deletes them if the manifest it reads does not name them.
     let mut manifest = inner.manifest.lock();
-    if let Err(e) = manifest.log_edit(&edit) {
-        for table in &added {
-            if !task.inputs.iter().any(|t| Arc::ptr_eq(t, table)) {
-                table.mark_obsolete();
-            }
-        }
-        return Err(e);
-    }
+    manifest.log_edit(&edit)?;
     let mut state = inner.state.lock();
     let added = added
         .into_iter()
@@ -246,6 +273,8 @@ fn run_task(inner: &StoreInner, task: &CompactionTask, allow_move: bool) -> Resu
     state.compact_pointers[task.level] = Some(largest);
     inner.install_super_version(&state);
     inner.work.notify_all();
+    drop(state);
+    drop(manifest);
     Ok(())
 }
 

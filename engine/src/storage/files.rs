@@ -189,6 +189,26 @@ impl DirLock {
         }
     }
 
+    /// Locks `dir/LOCK` only if the file exists, never creating it (for
+    /// tools that read a database without opening it): `None` without a
+    /// `LOCK` file, [`Error::Locked`] when another handle holds it.
+    pub fn acquire_existing(dir: &Path) -> Result<Option<DirLock>> {
+        let path = lock_path(dir);
+        let file = match File::options().read(true).write(true).open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        match file.try_lock() {
+            Ok(()) => Ok(Some(DirLock {
+                file,
+                dir: dir.to_path_buf(),
+            })),
+            Err(TryLockError::WouldBlock) => Err(Error::Locked(dir.to_path_buf())),
+            Err(TryLockError::Error(e)) => Err(Error::io(&path, e)),
+        }
+    }
+
     /// The locked directory.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -17,36 +17,51 @@
 //! ```
 //!
 //! The module list reads like the design: [`key`] (internal keys),
-//! [`batch`], [`log`], [`memtable`] (with [`sorted_run`]s for large batches), [`sstable`] (block, bloom, table
+//! [`batch`], [`log`] (with [`log_tracking`], the logs' durable extent in
+//! the manifest, and [`log_replay`], checking it at open), [`memtable`] (with [`sorted_run`]s for large batches), [`sstable`] (block, bloom, table
 //! builder/reader/iterator, cache), [`manifest`], [`version`], [`merge`] and
 //! [`scan`] (iterators), [`compaction`], [`write_path`], [`background`],
-//! [`recovery`], [`oracle`] (sequence numbers, the visible watermark and
-//! live snapshots, shareable between stores), and [`store`], the public [`Store`].
+//! [`recovery`] (with [`open_checks`], what an open checks before it changes
+//! anything, and [`table_identity`], is a table file the one the manifest
+//! names), [`oracle`] (sequence numbers, the visible watermark and live
+//! snapshots, shareable between stores), and [`store`], the public
+//! [`Store`]. Damage: [`damage`] (a damaged table, worked around), [`check`]
+//! (`isodb check`) and [`salvage`] (`isodb recover`).
 
 pub mod background;
 pub mod batch;
+pub mod check;
 pub mod coding;
 pub mod compaction;
+pub mod damage;
 pub mod files;
 pub mod key;
 pub mod log;
+pub mod log_replay;
+pub mod log_tracking;
 pub mod manifest;
 pub mod memtable;
 pub mod merge;
+pub mod open_checks;
 pub mod options;
 pub mod oracle;
 pub mod recovery;
+pub mod salvage;
 pub mod scan;
 pub mod sorted_run;
 pub mod sstable;
 pub mod store;
+pub mod table_identity;
 pub mod version;
 pub mod write_path;
 
 pub use batch::WriteBatch;
+pub use check::{CheckReport, Finding, Severity, check_database};
 pub use key::{SeqNo, ValueKind};
 pub use log::CrashKind;
-pub use options::{CompactionFilter, Durability, StoreOptions};
+pub use log_replay::{LostLogRecords, RecoveryReport};
+pub use options::{CompactionFilter, Durability, LogRecovery, StoreOptions};
+pub use salvage::{RecoverReport, UnsavedRange, recover_database};
 pub use scan::Scan;
 pub use sstable::TableOptions;
 pub use oracle::{Snapshot, TimestampOracle};

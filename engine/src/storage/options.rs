@@ -20,6 +20,23 @@ pub enum Durability {
     NoSync,
 }
 
+/// What opening a database does when a write-ahead log lost records that
+/// were made durable (a log deleted, emptied, cut short or replaced; see
+/// [`crate::storage::log_replay`]). A torn last record left by a crash is
+/// never a loss: it was not acknowledged, and is cut silently either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LogRecovery {
+    /// Refuse to open: [`crate::Error::Corruption`] naming the log, and
+    /// nothing is changed on disk.
+    #[default]
+    Strict,
+    /// Open with every record up to the first lost or damaged one (later
+    /// records are not applied: they may depend on the lost ones), report
+    /// what was lost in [`crate::storage::Store::recovery_report`], and keep
+    /// the logs from that point on as `NNNNNN.log.lost`.
+    PointInTime,
+}
+
 /// Lets a higher layer keep versions that the store would otherwise drop
 /// during compaction.
 ///
@@ -71,6 +88,14 @@ pub struct StoreOptions {
     /// stores (the shards of a cluster); `None` (default) gives the store
     /// one of its own. See [`crate::storage::oracle`].
     pub oracle: Option<Arc<TimestampOracle>>,
+    /// What an open does when a log lost durable records (default
+    /// [`LogRecovery::Strict`]).
+    pub log_recovery: LogRecovery,
+    /// How often the manifest records how much of the live log has been
+    /// fsynced, so that a log cut back below that point is caught at open
+    /// even after a crash (default 1 s; zero turns the periodic record off,
+    /// leaving the records at each log switch and at close).
+    pub log_checkpoint_interval: Duration,
 }
 
 impl Default for StoreOptions {
@@ -91,6 +116,8 @@ impl Default for StoreOptions {
             group_commit_delay: Duration::from_micros(200),
             compaction_filter: None,
             oracle: None,
+            log_recovery: LogRecovery::Strict,
+            log_checkpoint_interval: Duration::from_secs(1),
         }
     }
 }
@@ -112,6 +139,8 @@ impl std::fmt::Debug for StoreOptions {
             .field("group_commit_delay", &self.group_commit_delay)
             .field("compaction_filter", &self.compaction_filter.is_some())
             .field("shared_oracle", &self.oracle.is_some())
+            .field("log_recovery", &self.log_recovery)
+            .field("log_checkpoint_interval", &self.log_checkpoint_interval)
             .finish()
     }
 }

@@ -1,22 +1,36 @@
 //! Opening a store: directory checks, manifest replay, log replay, cleanup.
 //!
-//! 1. Create the directory if allowed; take the `LOCK` file (a second opener
-//!    gets [`Error::Locked`]). A directory without `CURRENT` must be empty
-//!    (apart from `LOCK`) to become a new database; anything else is
-//!    [`Error::NotADatabase`].
+//! 1. Check the path before creating anything ([`open_checks`]): a
+//!    directory without `CURRENT` must be empty (apart from `LOCK`) to become
+//!    a new database; anything else is [`Error::NotADatabase`] and leaves no
+//!    `LOCK` behind. Create the directory if allowed; take the `LOCK` file
+//!    (a second opener gets [`Error::Locked`]).
 //! 2. Read `CURRENT` and replay the manifest it names: the live tables per
-//!    level, the oldest log still needed, the next file number, the last
-//!    sequence number. Open every live table (footer, index and filter are
-//!    checksummed, so a damaged table is reported here).
-//! 3. Replay every log at or after the oldest needed one, in order, into
-//!    memtables (flushed to L0 tables as they fill). A torn tail — a record
-//!    cut short by a crash — ends the replay of that log and is cut off; a
-//!    record that fails its checksum elsewhere is [`Error::Corruption`].
+//!    level, the oldest log still needed, the tracked logs, the next file
+//!    number, the last sequence number. If it ends in a torn record, every
+//!    file the remaining state needs must exist, or the manifest is
+//!    corruption by name ([`open_checks`]). Open every live table (footer,
+//!    index and filter are checksummed) and check it is the file the
+//!    manifest names ([`table_identity`]).
+//! 3. Check every log recovery needs against what the manifest recorded of
+//!    it ([`crate::storage::log_replay`]): a missing log, or one that ends
+//!    before what was made durable in it, is [`Error::Corruption`] naming the
+//!    log (or, with point-in-time recovery, the point where replay stops).
+//!    Then replay the logs in order into memtables (flushed to L0 tables as
+//!    they fill). A torn tail — a record cut short by a crash — ends the
+//!    replay of that log and is cut off; a record that fails its checksum
+//!    elsewhere is [`Error::Corruption`].
 //! 4. Write the recovered memtable to an L0 table, start a fresh log, and
 //!    write a new manifest holding the whole state; `CURRENT` is switched to
 //!    it atomically. Only then are the replayed logs, the old manifest and any
 //!    file no version names (leftovers of an interrupted flush or compaction)
-//!    deleted. A crash anywhere in this sequence leaves the old state intact.
+//!    deleted — except, when the old manifest ended in a torn record, the
+//!    table files it does not name and the torn manifest, which are kept
+//!    aside ([`open_checks`]). A crash anywhere in this sequence leaves the
+//!    old state intact.
+//!
+//! [`open_checks`]: crate::storage::open_checks
+//! [`table_identity`]: crate::storage::table_identity
 
 use std::path::Path;
 use std::sync::Arc;
@@ -29,56 +43,74 @@ use crate::storage::batch::WriteBatch;
 use crate::storage::files::{DirLock, FileKind, log_path, parse_file_name, table_path};
 use crate::storage::key::{SeqNo, user_key};
 use crate::storage::log::{LogReader, LogWriter, truncate_at};
+use crate::storage::log_replay::{ReplayPlan, plan_replay, set_aside};
 use crate::storage::manifest::{
-    ManifestState, ManifestWriter, VersionEdit, load_manifest, read_current,
+    ManifestState, ManifestWriter, TrackedLog, VersionEdit, load_manifest_with_tail, read_current,
 };
 use crate::storage::memtable::MemTable;
+use crate::storage::open_checks::{
+    check_empty, check_path, check_torn_manifest, keep_aside, unnamed_tables,
+};
 use crate::storage::options::StoreOptions;
 use crate::storage::sstable::{BlockCache, Table};
 use crate::storage::oracle::TimestampOracle;
 use crate::storage::store::{State, Store, StoreInner, SuperVersion};
+use crate::storage::table_identity::open_live_table;
 use crate::storage::version::{NUM_LEVELS, TableHandle, Version};
 use crate::storage::write_path::WriteQueue;
 use crate::{Error, Result};
 
 /// Opens and recovers the store in `dir`.
 pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
+    check_path(dir, &options)?;
     if !dir.exists() {
-        if !options.create_if_missing {
-            return Err(Error::NotADatabase {
-                path: dir.to_path_buf(),
-                reason: "the directory does not exist".into(),
-            });
-        }
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    if !dir.is_dir() {
-        return Err(Error::NotADatabase {
-            path: dir.to_path_buf(),
-            reason: "it is not a directory".into(),
-        });
-    }
     let lock = DirLock::acquire(dir)?;
-    let mut state = match read_current(dir)? {
-        Some(number) => load_manifest(dir, number)?,
+    let mut torn_manifest = None;
+    let (manifest_number, mut state) = match read_current(dir)? {
+        Some(number) => {
+            let (state, torn_at) = load_manifest_with_tail(dir, number)?;
+            if let Some(torn_at) = torn_at {
+                check_torn_manifest(dir, number, torn_at, &state)?;
+                torn_manifest = Some(number);
+            }
+            (Some(number), state)
+        }
         None => {
+            // Another opener may have created files since `check_path`.
             check_empty(dir, &options)?;
-            ManifestState::default()
+            (None, ManifestState::default())
         }
     };
 
     let cache = Arc::new(BlockCache::new(options.block_cache_size));
     let mut version = Version::default();
     let mut live = Vec::new();
-    for (level, files) in state.files.iter().enumerate() {
-        for meta in files {
-            let path = table_path(dir, meta.number);
-            let table = Arc::new(Table::open(meta.number, path.clone(), Arc::clone(&cache))?);
-            live.push((level, Arc::new(TableHandle::new(meta.clone(), table, path))));
+    if let Some(number) = manifest_number {
+        for (level, files) in state.files.iter().enumerate() {
+            for meta in files {
+                let table = open_live_table(dir, number, level, meta, &cache)?;
+                let path = table.path().to_path_buf();
+                live.push((
+                    level,
+                    Arc::new(TableHandle::new(meta.clone(), Arc::new(table), path)),
+                ));
+            }
         }
     }
     version = version.apply(&[], live);
+    // Table files the manifest does not name: kept when it ended torn.
+    let kept_tables = if torn_manifest.is_some() {
+        unnamed_tables(dir, &state)
+    } else {
+        Vec::new()
+    };
 
+    let plan = match manifest_number {
+        Some(number) => plan_replay(dir, number, &state, options.log_recovery)?,
+        None => ReplayPlan::default(),
+    };
     let max_on_disk = max_file_number(dir)?;
     let next_file = AtomicU64::new(state.next_file_number.max(max_on_disk + 1).max(1));
     let mut last_seq = state.last_seq;
@@ -86,12 +118,18 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
 
     // Replay the logs into memtables, flushing as they fill.
     let mut mem = Arc::new(MemTable::new(0));
-    for number in logs_to_replay(dir, state.log_number)? {
-        let path = log_path(dir, number);
-        let mut reader = LogReader::open(&path)?;
-        while let Some((offset, payload)) = reader.next_record()? {
+    for log in &plan.logs {
+        let mut reader = LogReader::open(&log.path)?;
+        for _ in 0..log.replay_records {
+            let Some((offset, payload)) = reader.next_record()? else {
+                break;
+            };
             let (batch, first_seq) = WriteBatch::decode(&payload).ok_or_else(|| {
-                Error::corruption(&path, offset, "log record is not a well-formed write batch")
+                Error::corruption(
+                    &log.path,
+                    offset,
+                    "log record is not a well-formed write batch",
+                )
             })?;
             mem.apply(&batch, first_seq);
             if !batch.is_empty() {
@@ -102,8 +140,8 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
                 mem = Arc::new(MemTable::new(0));
             }
         }
-        if let Some(torn_at) = reader.torn_tail() {
-            truncate_at(&path, torn_at)?;
+        if let Some(torn_at) = log.torn_at {
+            truncate_at(&log.path, torn_at)?;
         }
     }
     if !mem.is_empty() {
@@ -116,13 +154,22 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
     let wal = LogWriter::create(&log_path(dir, log_number))?;
     let manifest_number = next_file.fetch_add(1, Ordering::SeqCst);
     state.log_number = log_number;
+    state.logs.clear();
+    state.logs.insert(log_number, TrackedLog::default());
     state.last_seq = last_seq;
     state.next_file_number = next_file.load(Ordering::SeqCst);
     state.files = (0..NUM_LEVELS)
         .map(|l| version.level(l).iter().map(|t| t.meta.clone()).collect())
         .collect();
+    let kept_aside = match torn_manifest {
+        Some(torn) => keep_aside(dir, torn, &kept_tables),
+        None => Vec::new(),
+    };
     let snapshot: VersionEdit = state.to_snapshot_edit();
     let manifest = ManifestWriter::create(dir, manifest_number, &snapshot)?;
+    let mut recovery_report = plan.report;
+    recovery_report.kept_files = set_aside(&plan.set_aside);
+    recovery_report.kept_files.extend(kept_aside);
     remove_unneeded_files(dir, &version, log_number, manifest_number);
 
     let oracle = options
@@ -158,6 +205,7 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
             shutting_down: false,
             compaction_wanted: true,
             compacting: false,
+            damaged: Default::default(),
         }),
         work: Condvar::new(),
         manifest: Mutex::new(manifest),
@@ -165,6 +213,8 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
         wal: Mutex::new(wal),
         sync_delay_micros: AtomicU64::new(0),
         writes: WriteQueue::default(),
+        log_records_marked: AtomicU64::new(0),
+        recovery_report,
         options,
         _lock: lock,
     });
@@ -182,39 +232,6 @@ pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Store> {
     Ok(Store { inner, threads })
 }
 
-/// A directory without `CURRENT` may become a database only if it is empty.
-fn check_empty(dir: &Path, options: &StoreOptions) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        match parse_file_name(&name) {
-            Some(FileKind::Lock) => {}
-            Some(FileKind::Temp) => {}
-            Some(_) => {
-                return Err(Error::corruption(
-                    dir.join("CURRENT"),
-                    0,
-                    format!("CURRENT is missing but database file {name} exists"),
-                ));
-            }
-            None => {
-                return Err(Error::NotADatabase {
-                    path: dir.to_path_buf(),
-                    reason: format!("it already holds {name:?}, which isodb did not write"),
-                });
-            }
-        }
-    }
-    if !options.create_if_missing {
-        return Err(Error::NotADatabase {
-            path: dir.to_path_buf(),
-            reason: "it holds no database and create_if_missing is off".into(),
-        });
-    }
-    Ok(())
-}
-
 fn max_file_number(dir: &Path) -> Result<u64> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     Ok(entries
@@ -225,19 +242,6 @@ fn max_file_number(dir: &Path) -> Result<u64> {
         })
         .max()
         .unwrap_or(0))
-}
-
-fn logs_to_replay(dir: &Path, oldest_needed: u64) -> Result<Vec<u64>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    let mut logs: Vec<u64> = entries
-        .flatten()
-        .filter_map(|e| match parse_file_name(e.file_name().to_str()?)? {
-            FileKind::Log(n) if n >= oldest_needed => Some(n),
-            _ => None,
-        })
-        .collect();
-    logs.sort_unstable();
-    Ok(logs)
 }
 
 fn flush_recovered(

@@ -26,9 +26,11 @@ use std::thread::JoinHandle;
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::storage::batch::WriteBatch;
+use crate::storage::damage::DamagedTables;
 use crate::storage::files::DirLock;
 use crate::storage::key::{SeqNo, ValueKind};
 use crate::storage::log::{CrashKind, LogWriter};
+use crate::storage::log_replay::RecoveryReport;
 use crate::storage::manifest::ManifestWriter;
 use crate::storage::memtable::{FoundVersion, MemTable};
 use crate::storage::merge::{EntryIterator, LevelIterator, MergeIterator};
@@ -108,6 +110,8 @@ pub(crate) struct State {
     pub compaction_wanted: bool,
     /// A manual compaction or the background thread is compacting.
     pub compacting: bool,
+    /// Tables a compaction found damaged; compaction works around them.
+    pub damaged: DamagedTables,
 }
 
 /// Everything the store's threads share.
@@ -132,6 +136,11 @@ pub(crate) struct StoreInner {
     /// slow disk (see [`Store::set_sync_delay`]). Zero in normal use.
     pub sync_delay_micros: AtomicU64,
     pub writes: WriteQueue,
+    /// Records of the live log the manifest last recorded as durable
+    /// ([`crate::storage::log_tracking`]).
+    pub log_records_marked: AtomicU64,
+    /// What the open that made this store had to give up or set aside.
+    pub recovery_report: RecoveryReport,
     pub _lock: DirLock,
 }
 
@@ -240,6 +249,13 @@ impl Store {
     /// The database directory.
     pub fn path(&self) -> &Path {
         &self.inner.dir
+    }
+
+    /// What opening the store had to give up or set aside: records lost
+    /// from write-ahead logs (only with [`crate::storage::LogRecovery::PointInTime`])
+    /// and files kept aside. Empty after a normal open.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.inner.recovery_report
     }
 
     /// Writes `value` under `key` with the store's default durability.
@@ -434,7 +450,7 @@ impl Store {
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
-        self.inner.wal.lock().sync()
+        crate::storage::log_tracking::seal_live_log(&self.inner)
     }
 }
 

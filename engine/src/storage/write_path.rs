@@ -43,11 +43,10 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::storage::batch::WriteBatch;
-use crate::storage::files::log_path;
+use crate::storage::compaction::{level0_task, pick_level0};
 use crate::storage::key::SeqNo;
-use crate::storage::log::LogWriter;
-use crate::storage::memtable::MemTable;
-use crate::storage::store::{State, StoreInner};
+use crate::storage::log_tracking;
+use crate::storage::store::StoreInner;
 use crate::{Error, Result};
 
 /// Most bytes one leader gathers into a group.
@@ -225,14 +224,8 @@ pub(crate) fn freeze_memtable(inner: &StoreInner) -> Result<()> {
         outcome: Mutex::new(None),
     });
     wait_for_turn(inner, &me);
-    let result = {
-        let mut state = inner.state.lock();
-        if state.mem.is_empty() {
-            Ok(())
-        } else {
-            freeze(inner, &mut state)
-        }
-    };
+    let empty = inner.state.lock().mem.is_empty();
+    let result = if empty { Ok(()) } else { freeze(inner) };
     let mut queue = inner.writes.queue.lock();
     queue.pop_front();
     inner.writes.changed.notify_all();
@@ -331,6 +324,14 @@ fn make_room(inner: &StoreInner) -> Result<()> {
         }
         let l0 = state.version.level(0).len();
         if l0 >= options.l0_stop_trigger {
+            // Level 0 cannot drain when every compaction of it would read a
+            // damaged table: this write fails (the store is not poisoned).
+            if !state.damaged.is_empty()
+                && pick_level0(&state.version, &state.damaged).is_none()
+                && let Some(error) = state.damaged.error_for(&level0_task(&state.version))
+            {
+                return Err(error);
+            }
             inner.work.wait(&mut state);
             continue;
         }
@@ -348,22 +349,20 @@ fn make_room(inner: &StoreInner) -> Result<()> {
             inner.work.wait(&mut state);
             continue;
         }
-        freeze(inner, &mut state)?;
+        drop(state);
+        freeze(inner)?;
+        state = inner.state.lock();
     }
 }
 
 /// Moves the active memtable to the frozen list and starts a new log for its
-/// successor. Only the leader of the write queue may call this.
-fn freeze(inner: &StoreInner, state: &mut State) -> Result<()> {
-    let number = inner.next_file.fetch_add(1, Ordering::SeqCst);
-    let new_log = LogWriter::create(&log_path(&inner.dir, number))?;
-    let mut old_log = std::mem::replace(&mut *inner.wal.lock(), new_log);
-    // Everything acknowledged is already flushed or synced; this makes the
-    // old log durable before its memtable's flush lets us delete it.
-    old_log.sync()?;
-    let frozen = std::mem::replace(&mut state.mem, Arc::new(MemTable::new(number)));
-    state.imms.push(frozen);
-    inner.install_super_version(state);
-    inner.work.notify_all();
-    Ok(())
+/// successor, recorded in the manifest ([`log_tracking::switch_log`]). Only
+/// the leader of the write queue may call this, without the state lock. A
+/// failure poisons the store: the manifest or the log may be unusable.
+fn freeze(inner: &StoreInner) -> Result<()> {
+    let result = log_tracking::switch_log(inner);
+    if let Err(e) = &result {
+        poison(inner, e);
+    }
+    result
 }

@@ -7,6 +7,7 @@
 
 #![allow(dead_code)] // each suite uses a different part of this module
 
+pub mod damage;
 pub mod script;
 
 use std::path::{Path, PathBuf};

@@ -45,7 +45,17 @@ pub fn eval(expr: &Expr, row: &[Value], ctx: &mut ExecContext) -> Result<Value> 
             .ok_or(Error::UndefinedParameter(i + 1)),
         Expr::Negate(e) => eval(e, row, ctx)?.checked_neg(),
         Expr::Not(e) => Ok(Value::from_condition(not(condition(e, row, ctx)?))),
-        Expr::Binary { op, left, right } => binary(*op, left, right, row, ctx),
+        Expr::Binary { op, left, right } => {
+            let left = eval(left, row, ctx)?;
+            binary(*op, left, right, row, ctx)
+        }
+        Expr::Chain { first, links } => {
+            let mut value = eval(first, row, ctx)?;
+            for (op, right) in links {
+                value = binary(*op, value, right, row, ctx)?;
+            }
+            Ok(value)
+        }
         Expr::IsNull { expr, negated } => {
             let null = eval(expr, row, ctx)?.is_null();
             Ok(Value::Boolean(null != *negated))
@@ -233,30 +243,32 @@ pub fn holds(predicate: Option<&Expr>, row: &[Value], ctx: &mut ExecContext) -> 
     }
 }
 
+/// `left op right`, the left operand already evaluated (the right one is
+/// evaluated only when AND or OR needs it).
 fn binary(
     op: BinaryOp,
-    left: &Expr,
+    left: Value,
     right: &Expr,
     row: &[Value],
     ctx: &mut ExecContext,
 ) -> Result<Value> {
     match op {
         BinaryOp::And => {
-            let a = condition(left, row, ctx)?;
+            let a = left.as_condition()?;
             if a == Some(false) {
                 return Ok(Value::Boolean(false));
             }
             Ok(Value::from_condition(and(a, condition(right, row, ctx)?)))
         }
         BinaryOp::Or => {
-            let a = condition(left, row, ctx)?;
+            let a = left.as_condition()?;
             if a == Some(true) {
                 return Ok(Value::Boolean(true));
             }
             Ok(Value::from_condition(or(a, condition(right, row, ctx)?)))
         }
         _ => {
-            let a = eval(left, row, ctx)?;
+            let a = left;
             let b = eval(right, row, ctx)?;
             match op {
                 BinaryOp::Add => a.checked_add(&b),

@@ -8,6 +8,10 @@
 //!                           position: Some((1, 8)) }                      (42601)
 //! ```
 //!
+//! Input that ends inside a `/*` comment, a string literal or a quoted
+//! identifier is 42601 in PostgreSQL's words (`unterminated /* comment`,
+//! ...) at the position where the unclosed construct began.
+//!
 //! Input nested too deeply for the parser's recursion limit is 54001, and so
 //! is input whose shape the parser would mishandle ([`limits`]).
 
@@ -17,6 +21,7 @@ pub mod two_phase;
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 
 use crate::error::{Error, Result};
 
@@ -65,6 +70,29 @@ fn end_of(sql: &str) -> (u64, u64) {
     (line, column)
 }
 
+/// Where the `/*` comment that `sql` ends inside of began (1-based line and
+/// column). sqlparser reports such a comment at the end of the input; we
+/// close it (once per `/*`, enough for any nesting) and ask the tokenizer
+/// where the comment that reaches past the input started.
+fn unclosed_comment_start(sql: &str) -> Option<(u64, u64)> {
+    let closed = format!("{sql}{}", " */".repeat(sql.matches("/*").count()));
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, &closed)
+        .tokenize_with_location()
+        .ok()?;
+    let end = end_of(sql);
+    tokens
+        .iter()
+        .filter(|token| {
+            matches!(
+                token.token,
+                Token::Whitespace(Whitespace::MultiLineComment(_))
+            )
+        })
+        .map(|token| &token.span)
+        .find(|span| (span.end.line, span.end.column) > end)
+        .map(|span| (span.start.line, span.start.column))
+}
+
 /// Converts a sqlparser error, extracting `at Line: l, Column: c`; an error
 /// at the end of the input (`found: EOF`) points just past its end.
 fn parser_error(error: ParserError, sql: &str) -> Error {
@@ -73,6 +101,27 @@ fn parser_error(error: ParserError, sql: &str) -> Error {
             return Error::StatementTooComplex("the statement nests too deeply to parse".into());
         }
         ParserError::TokenizerError(message) | ParserError::ParserError(message) => message,
+    };
+    if message.starts_with("Unexpected EOF while in a multi-line comment") {
+        return Error::SyntaxError {
+            message: "unterminated /* comment".into(),
+            position: unclosed_comment_start(sql).or_else(|| Some(end_of(sql))),
+        };
+    }
+    let message = if message.starts_with("Unterminated string literal") {
+        message.replacen(
+            "Unterminated string literal",
+            "unterminated quoted string",
+            1,
+        )
+    } else if message.starts_with("Expected close delimiter '\"' before EOF.") {
+        message.replacen(
+            "Expected close delimiter '\"' before EOF.",
+            "unterminated quoted identifier",
+            1,
+        )
+    } else {
+        message
     };
     match message.rsplit_once(" at Line: ") {
         Some((text, location)) => {
@@ -124,5 +173,30 @@ mod tests {
         assert_eq!(error, Some("54001"));
         assert!(parse_statements("SELECT 'unterminated").is_err());
         assert_eq!(parse_statements("").map(|s| s.len()).ok(), Some(0));
+    }
+
+    #[test]
+    fn input_ending_inside_a_comment_literal_or_identifier_is_a_syntax_error_at_its_line() {
+        for sql in [
+            "SELECT 1;\n/* note\nSELECT 2;",
+            "SELECT 1;\nSELECT 'abc;\nSELECT 2;",
+            "SELECT 1;\nSELECT \"abc;\nSELECT 2;",
+        ] {
+            let error = parse_statements(sql).err();
+            let Some(Error::SyntaxError { position, message }) = &error else {
+                panic!("{sql:?}: expected a syntax error, got {error:?}");
+            };
+            assert_eq!(
+                position.map(|(line, _)| line),
+                Some(2),
+                "{sql:?}: {message}"
+            );
+            assert!(message.starts_with("unterminated "), "{sql:?}: {message}");
+        }
+        let error = parse_statements("SELECT 1; /* a /* b */\n c").err();
+        assert!(
+            matches!(&error, Some(Error::SyntaxError { position: Some((1, 11)), message }) if message == "unterminated /* comment"),
+            "{error:?}"
+        );
     }
 }

@@ -248,21 +248,12 @@ impl<'a> Binder<'a> {
             | Expr::Exists { .. }
             | Expr::InSubquery { .. } => Some(DataType::Boolean),
             Expr::Binary { op, left, right } => {
-                if op.is_arithmetic() {
-                    match (self.type_of(left), self.type_of(right)) {
-                        (Some(DataType::Integer), Some(DataType::Integer)) => {
-                            Some(DataType::Integer)
-                        }
-                        (Some(DataType::Double), _) | (_, Some(DataType::Double)) => {
-                            Some(DataType::Double)
-                        }
-                        _ => None,
-                    }
-                } else if *op == BinaryOp::Concat {
-                    Some(DataType::Text)
-                } else {
-                    Some(DataType::Boolean)
-                }
+                op.result_type(self.type_of(left), self.type_of(right))
+            }
+            Expr::Chain { first, links } => {
+                links.iter().fold(self.type_of(first), |left, (op, right)| {
+                    op.result_type(left, self.type_of(right))
+                })
             }
             Expr::Case {
                 branches,
@@ -311,12 +302,7 @@ impl<'a> Binder<'a> {
             E::Value(value) => self.bind_value(&value.value)?,
             E::Nested(inner) => self.bind(inner)?,
             E::UnaryOp { op, expr } => self.bind_unary(*op, expr)?,
-            E::BinaryOp { left, op, right } => {
-                let op = binary_op(op)?;
-                let left = self.bind(left)?;
-                let right = self.bind(right)?;
-                self.typed_binary(op, left, right)?
-            }
+            E::BinaryOp { .. } => self.bind_operator_run(node)?,
             E::IsNull(e) => Expr::IsNull {
                 expr: self.bind_box(e)?,
                 negated: false,
@@ -536,21 +522,41 @@ impl<'a> Binder<'a> {
     }
 
     /// Casts a string literal on one side to the other side's known type.
-    fn coerce_pair(&self, left: Expr, right: Expr, op: BinaryOp) -> Result<(Expr, Expr)> {
+    fn coerce_pair(&self, mut left: Expr, mut right: Expr, op: BinaryOp) -> Result<(Expr, Expr)> {
         let left_type = self.type_of(&left);
-        let right_type = self.type_of(&right);
+        self.coerce_operands(Some(&mut left), left_type, &mut right, op)?;
+        Ok((left, right))
+    }
+
+    /// Coerces the operands of `left op right` in place (a string literal
+    /// on one side is cast to the other side's known type) and checks that
+    /// their types fit `op`; returns the types after coercion. `left` is
+    /// `None` when the left operand is the run of a chain bound so far
+    /// (never a literal), whose type is `left_type`.
+    pub(crate) fn coerce_operands(
+        &self,
+        left: Option<&mut Expr>,
+        mut left_type: Option<DataType>,
+        right: &mut Expr,
+        op: BinaryOp,
+    ) -> Result<(Option<DataType>, Option<DataType>)> {
+        let mut right_type = self.type_of(right);
         let is_text_literal = |e: &Expr| matches!(e, Expr::Constant(Value::Text(_)));
-        let (left, right) = match (left_type, right_type) {
-            (Some(t), Some(DataType::Text)) if t != DataType::Text && is_text_literal(&right) => {
-                (left, cast_constant(right, t)?)
+        match (left_type, right_type) {
+            (Some(t), Some(DataType::Text)) if t != DataType::Text && is_text_literal(right) => {
+                *right = cast_constant(std::mem::replace(right, Expr::Constant(Value::Null)), t)?;
+                right_type = self.type_of(right);
             }
-            (Some(DataType::Text), Some(t)) if t != DataType::Text && is_text_literal(&left) => {
-                (cast_constant(left, t)?, right)
+            (Some(DataType::Text), Some(t)) if t != DataType::Text => {
+                if let Some(left) = left.filter(|left| is_text_literal(left)) {
+                    *left = cast_constant(std::mem::replace(left, Expr::Constant(Value::Null)), t)?;
+                    left_type = self.type_of(left);
+                }
             }
-            _ => (left, right),
-        };
-        let (Some(a), Some(b)) = (self.type_of(&left), self.type_of(&right)) else {
-            return Ok((left, right));
+            _ => {}
+        }
+        let (Some(a), Some(b)) = (left_type, right_type) else {
+            return Ok((left_type, right_type));
         };
         let compatible = if op.is_arithmetic() {
             a.is_numeric() && b.is_numeric()
@@ -558,24 +564,29 @@ impl<'a> Binder<'a> {
             a == b || (a.is_numeric() && b.is_numeric())
         };
         if compatible {
-            Ok((left, right))
+            Ok((left_type, right_type))
         } else {
             Err(Error::UndefinedOperator(format!("{a} {} {b}", op.symbol())))
         }
     }
 
-    /// Builds a binary expression after coercion and type checks.
-    fn typed_binary(&self, op: BinaryOp, left: Expr, right: Expr) -> Result<Expr> {
-        let (left, right) = if op.is_comparison() || op.is_arithmetic() {
-            self.coerce_pair(left, right, op)?
+    /// Coerces and type-checks the operands of `left op right` (see
+    /// [`Binder::coerce_operands`]) and returns the type of the result.
+    pub(crate) fn type_operator(
+        &self,
+        op: BinaryOp,
+        left: Option<&mut Expr>,
+        left_type: Option<DataType>,
+        right: &mut Expr,
+    ) -> Result<Option<DataType>> {
+        let (left_type, right_type) = if op.is_comparison() || op.is_arithmetic() {
+            self.coerce_operands(left, left_type, right, op)?
         } else {
-            (left, right)
+            (left_type, self.type_of(right))
         };
         if matches!(op, BinaryOp::And | BinaryOp::Or) {
-            for side in [&left, &right] {
-                if let Some(t) = self.type_of(side)
-                    && t != DataType::Boolean
-                {
+            for t in [left_type, right_type].into_iter().flatten() {
+                if t != DataType::Boolean {
                     return Err(Error::DatatypeMismatch(format!(
                         "argument of {} must be type BOOLEAN, not type {t}",
                         op.symbol()
@@ -583,7 +594,7 @@ impl<'a> Binder<'a> {
                 }
             }
         }
-        Ok(Expr::binary(op, left, right))
+        Ok(op.result_type(left_type, right_type))
     }
 
     fn bind_function(&mut self, function: &ast::Function) -> Result<Expr> {
@@ -693,10 +704,20 @@ fn cast_constant(expr: Expr, to: DataType) -> Result<Expr> {
     }
 }
 
-/// A numeric literal: an integer when it fits, else a double.
+/// A numeric literal: an integer, or a double when it has a fraction or an
+/// exponent. An integer literal beyond 64 bits is an error (22003): in
+/// PostgreSQL it would be an exact NUMERIC, which isodb does not have yet,
+/// and turning it into a double would silently change its value.
 fn number(text: &str) -> Result<Value> {
     if let Ok(i) = text.parse::<i64>() {
         return Ok(Value::Integer(i));
+    }
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::NumericOverflow(format!(
+            "value \"{text}\" is out of range for type bigint (integer literals beyond 64 bits \
+             would need NUMERIC, which isodb does not have yet)"
+        )));
     }
     match text.parse::<f64>() {
         Ok(d) if d.is_finite() => Ok(Value::Double(d)),
@@ -706,7 +727,8 @@ fn number(text: &str) -> Result<Value> {
     }
 }
 
-fn binary_op(op: &ast::BinaryOperator) -> Result<BinaryOp> {
+/// The bound operator for a sqlparser operator (42883 for ones we lack).
+pub(crate) fn binary_op(op: &ast::BinaryOperator) -> Result<BinaryOp> {
     use ast::BinaryOperator as B;
     Ok(match op {
         B::Plus => BinaryOp::Add,

@@ -7,6 +7,18 @@
 //!     b = $1  -> Binary { Eq, Column(1), Param(0) }
 //! ```
 //!
+//! A left-deep run of operators of one precedence group (`a + b + c`,
+//! `x = 1 OR x = 2 OR ...`, `s || t || u`) is kept flat as an
+//! [`Expr::Chain`] instead of a tree as deep as the run is long, so an
+//! ORM's 10,000-term `OR` list is bound, planned, evaluated, cloned and
+//! dropped without recursion per term:
+//!
+//! ```text
+//!   1 + 2 - 3 + 4   -> Chain { first: 1, links: [(Add, 2), (Sub, 3), (Add, 4)] }
+//!                      means ((1 + 2) - 3) + 4
+//!   a + 1 = b       -> Binary { Eq, Binary { Add, a, 1 }, b }   (two groups)
+//! ```
+//!
 //! A correlated subquery refers to rows of the queries around it with
 //! [`Expr::Outer`]: `depth` 1 is the row of the query immediately around
 //! the subquery, 2 the one around that, and so on. The executor keeps those
@@ -38,6 +50,14 @@ pub enum Expr {
     Negate(Box<Expr>),
     /// Three-valued NOT.
     Not(Box<Expr>),
+    /// A left-deep run of two or more operators of one precedence group:
+    /// `first op1 r1 op2 r2 ...` is `((first op1 r1) op2 r2) ...`.
+    Chain {
+        /// The leftmost operand.
+        first: Box<Expr>,
+        /// Each operator with its right operand, left to right.
+        links: Vec<(BinaryOp, Expr)>,
+    },
     /// A binary operator.
     Binary {
         /// The operator.
@@ -175,7 +195,57 @@ pub enum BinaryOp {
     Or,
 }
 
+/// Operators of one group bind equally tightly, so a left-deep run of them
+/// is evaluated strictly left to right ([`Expr::Chain`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrecedenceGroup {
+    /// `OR`
+    Or,
+    /// `AND`
+    And,
+    /// `= <> < <= > >=`
+    Comparison,
+    /// `||`
+    Concat,
+    /// `+ -`
+    Additive,
+    /// `* / %`
+    Multiplicative,
+}
+
 impl BinaryOp {
+    /// The operator's precedence group.
+    pub fn group(self) -> PrecedenceGroup {
+        match self {
+            BinaryOp::Or => PrecedenceGroup::Or,
+            BinaryOp::And => PrecedenceGroup::And,
+            BinaryOp::Add | BinaryOp::Sub => PrecedenceGroup::Additive,
+            BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => PrecedenceGroup::Multiplicative,
+            BinaryOp::Concat => PrecedenceGroup::Concat,
+            BinaryOp::Eq
+            | BinaryOp::NotEq
+            | BinaryOp::Lt
+            | BinaryOp::LtEq
+            | BinaryOp::Gt
+            | BinaryOp::GtEq => PrecedenceGroup::Comparison,
+        }
+    }
+
+    /// The static type of `left op right` from its operands' types.
+    pub fn result_type(self, left: Option<DataType>, right: Option<DataType>) -> Option<DataType> {
+        if self.is_arithmetic() {
+            match (left, right) {
+                (Some(DataType::Integer), Some(DataType::Integer)) => Some(DataType::Integer),
+                (Some(DataType::Double), _) | (_, Some(DataType::Double)) => Some(DataType::Double),
+                _ => None,
+            }
+        } else if self == BinaryOp::Concat {
+            Some(DataType::Text)
+        } else {
+            Some(DataType::Boolean)
+        }
+    }
+
     /// True for the six comparison operators.
     pub fn is_comparison(self) -> bool {
         matches!(
@@ -353,6 +423,22 @@ impl Expr {
         }
     }
 
+    /// `first op1 r1 op2 r2 ...`: the first operand alone for no links, a
+    /// [`Expr::Binary`] for one, an [`Expr::Chain`] for more.
+    pub fn chain(first: Expr, mut links: Vec<(BinaryOp, Expr)>) -> Expr {
+        match links.len() {
+            0 => first,
+            1 => {
+                let (op, right) = links.pop().expect("one link");
+                Expr::binary(op, first, right)
+            }
+            _ => Expr::Chain {
+                first: Box::new(first),
+                links,
+            },
+        }
+    }
+
     /// Calls `visit` on this expression and every sub-expression (not
     /// descending into subquery plans).
     pub fn walk(&self, visit: &mut dyn FnMut(&Expr)) {
@@ -370,6 +456,10 @@ impl Expr {
             Expr::Binary { left, right, .. } | Expr::IsDistinctFrom { left, right, .. } => {
                 left.walk(visit);
                 right.walk(visit);
+            }
+            Expr::Chain { first, links } => {
+                first.walk(visit);
+                links.iter().for_each(|(_, e)| e.walk(visit));
             }
             Expr::InList { expr, list, .. } => {
                 expr.walk(visit);
@@ -465,6 +555,13 @@ impl Expr {
                 op: *op,
                 left: sub(left, rewrite)?,
                 right: sub(right, rewrite)?,
+            },
+            Expr::Chain { first, links } => Expr::Chain {
+                first: sub(first, rewrite)?,
+                links: links
+                    .iter()
+                    .map(|(op, e)| Ok((*op, e.transform(rewrite)?)))
+                    .collect::<crate::Result<_>>()?,
             },
             Expr::IsDistinctFrom {
                 left,
@@ -619,25 +716,39 @@ impl Expr {
 
     /// Splits a conjunction into its terms: `a AND (b AND c)` -> `[a, b, c]`.
     pub fn into_conjuncts(self) -> Vec<Expr> {
+        let mut terms = Vec::new();
+        self.collect_conjuncts(&mut terms);
+        terms
+    }
+
+    fn collect_conjuncts(self, terms: &mut Vec<Expr>) {
         match self {
             Expr::Binary {
                 op: BinaryOp::And,
                 left,
                 right,
             } => {
-                let mut terms = left.into_conjuncts();
-                terms.extend(right.into_conjuncts());
-                terms
+                left.collect_conjuncts(terms);
+                right.collect_conjuncts(terms);
             }
-            other => vec![other],
+            Expr::Chain { first, links } if links.iter().all(|(op, _)| *op == BinaryOp::And) => {
+                first.collect_conjuncts(terms);
+                for (_, term) in links {
+                    term.collect_conjuncts(terms);
+                }
+            }
+            other => terms.push(other),
         }
     }
 
-    /// Joins terms with AND; `None` for no terms.
+    /// Joins terms with AND (flat, however many); `None` for no terms.
     pub fn conjunction(terms: Vec<Expr>) -> Option<Expr> {
-        terms
-            .into_iter()
-            .reduce(|left, right| Expr::binary(BinaryOp::And, left, right))
+        let mut terms = terms.into_iter();
+        let first = terms.next()?;
+        Some(Expr::chain(
+            first,
+            terms.map(|term| (BinaryOp::And, term)).collect(),
+        ))
     }
 }
 
@@ -653,6 +764,14 @@ impl fmt::Display for Expr {
             Expr::Negate(e) => write!(f, "-({e})"),
             Expr::Not(e) => write!(f, "NOT ({e})"),
             Expr::Binary { op, left, right } => write!(f, "({left} {} {right})", op.symbol()),
+            Expr::Chain { first, links } => {
+                // As the nested binary operators it stands for would print.
+                write!(f, "{}{first}", "(".repeat(links.len()))?;
+                for (op, right) in links {
+                    write!(f, " {} {right})", op.symbol())?;
+                }
+                Ok(())
+            }
             Expr::IsNull { expr, negated } => {
                 write!(f, "{expr} IS {}NULL", if *negated { "NOT " } else { "" })
             }

@@ -28,6 +28,7 @@ pub mod explain;
 pub mod expr;
 pub mod join;
 pub mod locking;
+mod operators;
 pub mod select;
 
 use std::ops::Bound;

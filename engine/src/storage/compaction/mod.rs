@@ -29,5 +29,8 @@
 pub mod picker;
 pub mod runner;
 
-pub use picker::{CompactionTask, pick_compaction};
+#[cfg(test)]
+mod picker_tests;
+
+pub use picker::{CompactionTask, level0_task, pick_compaction, pick_level0};
 pub use runner::{CompactionOutput, run_compaction};

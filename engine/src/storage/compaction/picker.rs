@@ -4,6 +4,7 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
+use crate::storage::damage::DamagedTables;
 use crate::storage::options::StoreOptions;
 use crate::storage::version::{NUM_LEVELS, TableHandle, Version};
 
@@ -91,38 +92,105 @@ impl CompactionTask {
 
 /// The compaction the tree needs most, if any level is over its limit.
 /// `pointers[level]` is the largest user key compacted last time at that level.
+/// A task that would read a table in `damaged` is never chosen: the next
+/// table of the level, or the next level over its limit, is tried instead.
 pub fn pick_compaction(
     version: &Version,
     options: &StoreOptions,
     pointers: &[Option<Vec<u8>>],
+    damaged: &DamagedTables,
 ) -> Option<CompactionTask> {
-    let mut best: Option<(f64, usize)> = None;
+    let mut over_limit: Vec<(f64, usize)> = Vec::new();
     let l0_score = version.level(0).len() as f64 / options.l0_compaction_trigger.max(1) as f64;
     if l0_score >= 1.0 {
-        best = Some((l0_score, 0));
+        over_limit.push((l0_score, 0));
     }
     for level in 1..NUM_LEVELS - 1 {
         let score = version.level_bytes(level) as f64 / options.max_bytes_for_level(level) as f64;
-        if score >= 1.0 && best.is_none_or(|(b, _)| score > b) {
-            best = Some((score, level));
+        if score >= 1.0 {
+            over_limit.push((score, level));
         }
     }
-    let (_, level) = best?;
-    if level == 0 {
-        return Some(CompactionTask::with_overlaps(
-            version,
-            0,
-            version.level(0).to_vec(),
-        ));
+    // Highest score first; on a tie the shallower level.
+    over_limit.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    over_limit.into_iter().find_map(|(_, level)| {
+        if level == 0 {
+            return pick_level0(version, damaged);
+        }
+        let tables = version.level(level);
+        let pointer = pointers.get(level).and_then(|p| p.as_deref());
+        // Round-robin from the pointer, wrapping around.
+        let start = pointer.map_or(0, |p| {
+            tables.partition_point(|t| t.smallest_user_key() <= p)
+        });
+        (0..tables.len())
+            .map(|i| &tables[(start + i) % tables.len()])
+            .map(|table| CompactionTask::with_overlaps(version, level, vec![Arc::clone(table)]))
+            .find(|task| !damaged.touches(task))
+    })
+}
+
+/// The level-0 compaction: every L0 table (they overlap) with what they
+/// overlap in L1.
+pub fn level0_task(version: &Version) -> CompactionTask {
+    CompactionTask::with_overlaps(version, 0, version.level(0).to_vec())
+}
+
+/// The level-0 compaction to run: [`level0_task`], or, when that would read
+/// a damaged table, the first group of L0 tables that can go down without
+/// it. L0 tables overlap, so only a whole *cluster* may leave L0 — tables
+/// whose user-key ranges chain into one interval no other L0 table meets —
+/// since a key's versions must never be split between L0 and L1 with the
+/// newer ones below:
+///
+/// ```text
+///   L0:  [a..c] [b..e]   [g..h]   [k..p]*damaged  [m..n]
+///   clusters: {a..e}     {g..h}   {k..p}   ->  {a..e} and {g..h} can go down
+/// ```
+pub fn pick_level0(version: &Version, damaged: &DamagedTables) -> Option<CompactionTask> {
+    let all = level0_task(version);
+    if damaged.is_empty() || !damaged.touches(&all) {
+        return Some(all);
     }
-    let tables = version.level(level);
-    let pointer = pointers.get(level).and_then(|p| p.as_deref());
-    let chosen = pointer
-        .and_then(|p| tables.iter().find(|t| t.smallest_user_key() > p))
-        .or_else(|| tables.first())?;
-    Some(CompactionTask::with_overlaps(
-        version,
-        level,
-        vec![Arc::clone(chosen)],
-    ))
+    level0_clusters(version)
+        .into_iter()
+        .map(|cluster| CompactionTask::with_overlaps(version, 0, cluster))
+        .find(|task| !damaged.touches(task))
+}
+
+/// The L0 tables grouped into clusters of chained overlapping key ranges,
+/// each cluster in the level's own order.
+fn level0_clusters(version: &Version) -> Vec<Vec<Arc<TableHandle>>> {
+    let tables = version.level(0);
+    let mut order: Vec<usize> = (0..tables.len()).collect();
+    order.sort_by(|&a, &b| {
+        tables[a]
+            .smallest_user_key()
+            .cmp(tables[b].smallest_user_key())
+    });
+    let mut clusters: Vec<Vec<usize>> = Vec::new();
+    let mut reach: &[u8] = &[];
+    for index in order {
+        let table = &tables[index];
+        match clusters.last_mut() {
+            Some(cluster) if table.smallest_user_key() <= reach => {
+                cluster.push(index);
+                reach = reach.max(table.largest_user_key());
+            }
+            _ => {
+                clusters.push(vec![index]);
+                reach = table.largest_user_key();
+            }
+        }
+    }
+    clusters
+        .into_iter()
+        .map(|mut cluster| {
+            cluster.sort_unstable();
+            cluster
+                .into_iter()
+                .map(|i| Arc::clone(&tables[i]))
+                .collect()
+        })
+        .collect()
 }

@@ -49,7 +49,7 @@ mod reader;
 mod writer;
 
 pub use reader::LogReader;
-pub use writer::{CrashKind, LogWriter};
+pub use writer::{CrashKind, LogExtent, LogWriter};
 
 use std::fs::OpenOptions;
 use std::path::Path;

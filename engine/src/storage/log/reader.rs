@@ -18,6 +18,8 @@ pub struct LogReader {
     data: Vec<u8>,
     /// Offset of the next record to read.
     pos: usize,
+    /// Records returned so far.
+    records: u64,
     state: ReadState,
 }
 
@@ -56,6 +58,7 @@ impl LogReader {
             path: path.into(),
             data,
             pos: 0,
+            records: 0,
             state: ReadState::Reading,
         }
     }
@@ -76,6 +79,7 @@ impl LogReader {
             Found::Record(payload, end) => {
                 let payload = payload.to_vec();
                 self.pos = end;
+                self.records += 1;
                 Ok(Some((offset, payload)))
             }
             Found::End => {
@@ -106,6 +110,16 @@ impl LogReader {
     /// Offset just past the last record returned so far.
     pub fn valid_len(&self) -> u64 {
         self.pos as u64
+    }
+
+    /// Records returned so far.
+    pub fn records_read(&self) -> u64 {
+        self.records
+    }
+
+    /// Length of the whole file.
+    pub fn file_len(&self) -> u64 {
+        self.data.len() as u64
     }
 
     /// The log file's path.

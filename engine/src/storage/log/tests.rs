@@ -122,16 +122,20 @@ fn create_truncates_and_append_continues_at_the_end() {
     assert_eq!(writer.add_record(b"first").unwrap(), 0);
     drop(writer); // a dropped writer hands its buffer to the OS
 
-    let mut writer = LogWriter::append(&path).unwrap();
+    let mut writer = LogWriter::append(&path, 1).unwrap();
     assert_eq!(writer.len(), (HEADER_LEN + 5) as u64);
     assert_eq!(
         writer.add_record(b"second").unwrap(),
         (HEADER_LEN + 5) as u64
     );
     writer.sync().unwrap();
+    let extent = writer.synced_extent();
+    assert_eq!((extent.bytes, extent.records), (writer.len(), 2));
 
-    let (records, error) = read_all(&mut LogReader::open(&path).unwrap());
+    let mut reader = LogReader::open(&path).unwrap();
+    let (records, error) = read_all(&mut reader);
     assert!(error.is_none());
+    assert_eq!(reader.records_read(), 2);
     let payloads: Vec<_> = records.into_iter().map(|(_, p)| p).collect();
     assert_eq!(payloads, vec![b"first".to_vec(), b"second".to_vec()]);
 }
@@ -176,7 +180,7 @@ fn torn_tail_is_truncated_and_the_log_reopened_for_append() {
     assert_eq!(reader.torn_tail(), Some(torn_at));
 
     truncate_at(&path, torn_at).unwrap();
-    let mut writer = LogWriter::append(&path).unwrap();
+    let mut writer = LogWriter::append(&path, 1).unwrap();
     assert_eq!(writer.add_record(b"after recovery").unwrap(), torn_at);
     writer.sync().unwrap();
     let mut reader = LogReader::open(&path).unwrap();
@@ -280,7 +284,7 @@ fn a_failed_write_poisons_the_writer_for_good() {
     if !full.exists() {
         return;
     }
-    let mut writer = LogWriter::append(full).unwrap();
+    let mut writer = LogWriter::append(full, 0).unwrap();
     assert_eq!(writer.add_record(b"buffered").unwrap(), 0);
     assert!(matches!(writer.flush(), Err(Error::Io { .. })));
     assert!(writer.is_poisoned());
@@ -289,7 +293,7 @@ fn a_failed_write_poisons_the_writer_for_good() {
     assert!(matches!(writer.sync(), Err(Error::Poisoned(_))));
 
     // A record too large to buffer fails inside add_record itself.
-    let mut writer = LogWriter::append(full).unwrap();
+    let mut writer = LogWriter::append(full, 0).unwrap();
     assert!(matches!(
         writer.add_record(&[0u8; 100 * 1024]),
         Err(Error::Io { .. })
@@ -297,7 +301,7 @@ fn a_failed_write_poisons_the_writer_for_good() {
     assert!(matches!(writer.sync(), Err(Error::Poisoned(_))));
 
     // And sync poisons when its flush fails.
-    let mut writer = LogWriter::append(full).unwrap();
+    let mut writer = LogWriter::append(full, 0).unwrap();
     writer.add_record(b"buffered").unwrap();
     assert!(matches!(writer.sync(), Err(Error::Io { .. })));
     assert!(matches!(writer.add_record(b"x"), Err(Error::Poisoned(_))));
@@ -356,4 +360,28 @@ proptest! {
         prop_assert_eq!(records, with_offsets(&payloads[..record], &offsets[..record]));
         prop_assert_eq!(torn, None);
     }
+}
+
+#[test]
+fn the_synced_extent_counts_only_what_an_fsync_made_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("000004.log");
+    let mut writer = LogWriter::create(&path).unwrap();
+    assert_eq!(writer.synced_extent(), LogExtent::default());
+    writer.add_record(b"one").unwrap();
+    writer.add_record(&[1u8; 100 * 1024]).unwrap(); // written straight through
+    writer.sync().unwrap();
+    let durable = writer.synced_extent();
+    assert_eq!(durable.records, 2);
+    assert_eq!(durable.bytes, writer.len());
+    writer.add_record(b"buffered only").unwrap();
+    writer.flush().unwrap();
+    assert_eq!(writer.synced_extent(), durable, "a flush is not an fsync");
+    writer.crash(CrashKind::PowerLoss).unwrap();
+    assert_eq!(writer.synced_extent(), durable);
+    let mut reader = LogReader::open(&path).unwrap();
+    let (records, error) = read_all(&mut reader);
+    assert!(error.is_none());
+    assert_eq!(records.len() as u64, durable.records);
+    assert_eq!(reader.valid_len(), durable.bytes);
 }

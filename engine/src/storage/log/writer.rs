@@ -29,6 +29,15 @@ pub enum CrashKind {
     PowerLoss,
 }
 
+/// How much of a log: its length in bytes and the records in it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct LogExtent {
+    /// Bytes from the start of the file.
+    pub bytes: u64,
+    /// Complete records in those bytes.
+    pub records: u64,
+}
+
 /// Appends checksummed records to a log file.
 #[derive(Debug)]
 pub struct LogWriter {
@@ -41,6 +50,12 @@ pub struct LogWriter {
     /// Bytes known to be on disk: the length at the last successful fsync
     /// (or at open). A simulated power loss keeps exactly these.
     synced: u64,
+    /// Records added, buffered ones included.
+    records: u64,
+    /// Records handed to the OS.
+    written_records: u64,
+    /// Records known to be on disk (at the last successful fsync).
+    synced_records: u64,
     /// Why the writer refuses work, once a write or sync has failed.
     poisoned: Option<String>,
 }
@@ -61,13 +76,19 @@ impl LogWriter {
 
     /// Reopens an existing log to append after its last byte (after recovery
     /// has truncated any torn tail with [`super::truncate_at`]).
-    pub fn append(path: &Path) -> Result<LogWriter> {
+    /// `records` is the number of records already in it (what reading it
+    /// back found), so that [`Self::synced_extent`] stays exact.
+    pub fn append(path: &Path, records: u64) -> Result<LogWriter> {
         let file = OpenOptions::new()
             .append(true)
             .open(path)
             .map_err(|e| Error::io(path, e))?;
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-        Ok(LogWriter::from_file(path, file, len))
+        let mut writer = LogWriter::from_file(path, file, len);
+        writer.records = records;
+        writer.written_records = records;
+        writer.synced_records = records;
+        Ok(writer)
     }
 
     fn from_file(path: &Path, file: File, written: u64) -> LogWriter {
@@ -77,6 +98,9 @@ impl LogWriter {
             buffer: Vec::with_capacity(BUFFER_LIMIT),
             written,
             synced: written,
+            records: 0,
+            written_records: 0,
+            synced_records: 0,
             poisoned: None,
         }
     }
@@ -104,6 +128,10 @@ impl LogWriter {
             self.flush()?;
             self.write_to_file(payload)?;
         }
+        self.records += 1;
+        if self.buffer.is_empty() {
+            self.written_records = self.records;
+        }
         Ok(offset)
     }
 
@@ -117,6 +145,9 @@ impl LogWriter {
         let result = self.write_to_file(&buffer);
         self.buffer = buffer;
         self.buffer.clear();
+        if result.is_ok() {
+            self.written_records = self.records;
+        }
         result
     }
 
@@ -128,7 +159,17 @@ impl LogWriter {
             return Err(self.poison("fsync", e));
         }
         self.synced = self.written;
+        self.synced_records = self.written_records;
         Ok(())
+    }
+
+    /// How much of the log the last successful fsync made durable (all of
+    /// it at open, nothing of a new log).
+    pub fn synced_extent(&self) -> LogExtent {
+        LogExtent {
+            bytes: self.synced,
+            records: self.synced_records,
+        }
     }
 
     /// Simulates a crash at this instant, for fault-injection tests: drops
@@ -147,7 +188,9 @@ impl LogWriter {
                 .set_len(self.synced)
                 .map_err(|e| Error::io(&self.path, e))?;
             self.written = self.synced;
+            self.written_records = self.synced_records;
         }
+        self.records = self.written_records;
         Ok(())
     }
 

@@ -31,9 +31,9 @@ mod state;
 mod version_edit;
 mod writer;
 
-pub use reader::{load_manifest, read_current, read_manifest};
-pub use state::{ManifestState, ReplayError};
-pub use version_edit::{FileMeta, VersionEdit};
+pub use reader::{load_manifest, load_manifest_with_tail, read_current, read_manifest};
+pub use state::{ManifestState, ReplayError, TrackedLog};
+pub use version_edit::{FileMeta, LogMark, VersionEdit};
 pub use writer::ManifestWriter;
 
 /// Number of levels of the LSM tree (level 0 holds flushed memtables).

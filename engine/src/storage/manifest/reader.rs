@@ -44,6 +44,14 @@ pub fn read_current(dir: &Path) -> Result<Option<u64>> {
 /// other damage, an undecodable edit, a missing file or a manifest without a
 /// single complete edit is [`Error::Corruption`] naming the manifest.
 fn read_edits(dir: &Path, number: u64) -> Result<Vec<(u64, VersionEdit)>> {
+    read_edits_and_tail(dir, number).map(|(edits, _)| edits)
+}
+
+/// [`read_edits`], and the offset of the torn last record when there was one.
+/// Edits with their offsets, and where a torn last record begins.
+type EditsAndTail = (Vec<(u64, VersionEdit)>, Option<u64>);
+
+fn read_edits_and_tail(dir: &Path, number: u64) -> Result<EditsAndTail> {
     let path = manifest_path(dir, number);
     let mut reader = match LogReader::open(&path) {
         Ok(reader) => reader,
@@ -68,7 +76,7 @@ fn read_edits(dir: &Path, number: u64) -> Result<Vec<(u64, VersionEdit)>> {
             "the manifest holds no complete edit",
         ));
     }
-    Ok(edits)
+    Ok((edits, reader.torn_tail()))
 }
 
 /// The version edits of `dir/MANIFEST-{number}` in order; see [`load_manifest`]
@@ -85,11 +93,19 @@ pub fn read_manifest(dir: &Path, number: u64) -> Result<Vec<VersionEdit>> {
 /// before it (deleting a table that is not live, ...) is
 /// [`Error::Corruption`] naming the manifest and the record's offset.
 pub fn load_manifest(dir: &Path, number: u64) -> Result<ManifestState> {
+    load_manifest_with_tail(dir, number).map(|(state, _)| state)
+}
+
+/// [`load_manifest`], and the offset where the manifest's torn last record
+/// begins, when it ends in one: the edit it held was lost, whether a crash
+/// cut it before it was acknowledged or damage cut a durable one.
+pub fn load_manifest_with_tail(dir: &Path, number: u64) -> Result<(ManifestState, Option<u64>)> {
     let mut state = ManifestState::new();
-    for (offset, edit) in read_edits(dir, number)? {
+    let (edits, torn_at) = read_edits_and_tail(dir, number)?;
+    for (offset, edit) in edits {
         state
             .apply(&edit)
             .map_err(|e| Error::corruption(manifest_path(dir, number), offset, e.to_string()))?;
     }
-    Ok(state)
+    Ok((state, torn_at))
 }

@@ -9,8 +9,15 @@
 //!
 //! Level 0 is kept in file-number order (oldest first; its tables overlap);
 //! deeper levels are kept in order of their smallest internal key.
+//!
+//! Write-ahead logs (format 2): a log is *tracked* from the edit that adds it
+//! until an edit's `log_number` passes it. A synced mark only raises what
+//! is known durable; a sealed mark fixes the log's final extent. A mark for a
+//! log that is not tracked, a mark that would shrink what an earlier one
+//! recorded, or a change to a sealed log is rejected: such edits do not
+//! describe one history.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::storage::key::{SeqNo, compare_internal_keys, is_valid_internal_key};
 
@@ -41,6 +48,40 @@ pub enum ReplayError {
     /// A table bound or compact pointer is not an internal key.
     #[error("edit holds a key of table or pointer on level {0} that is not an internal key")]
     InvalidKey(u32),
+    /// The edit adds a log that is already tracked.
+    #[error("edit adds log {0}, which is already tracked")]
+    LogAlreadyTracked(u64),
+    /// The edit marks a log that is not tracked.
+    #[error("edit records how much of log {0} is durable, but that log is not tracked")]
+    LogNotTracked(u64),
+    /// The edit marks less of a log durable than an earlier edit did, or
+    /// changes a sealed log.
+    #[error(
+        "edit records log {0} as durable to less than an earlier edit, or changes it after it was sealed"
+    )]
+    LogMarkGoesBack(u64),
+}
+
+/// What the manifest knows of one write-ahead log recovery needs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TrackedLog {
+    /// Bytes known to have been made durable (exact once sealed).
+    pub durable_bytes: u64,
+    /// Records known to have been made durable (exact once sealed).
+    pub durable_records: u64,
+    /// The log stopped growing at exactly `durable_bytes`.
+    pub sealed: bool,
+}
+
+impl TrackedLog {
+    /// The manifest mark recording this log's durable extent.
+    pub fn mark(&self, number: u64) -> super::LogMark {
+        super::LogMark {
+            number,
+            bytes: self.durable_bytes,
+            records: self.durable_records,
+        }
+    }
 }
 
 /// The state described by a sequence of version edits.
@@ -56,6 +97,9 @@ pub struct ManifestState {
     pub files: Vec<Vec<FileMeta>>,
     /// Where the next compaction of each level starts ([`NUM_LEVELS`] entries).
     pub compact_pointers: Vec<Option<Vec<u8>>>,
+    /// The tracked write-ahead logs at or after `log_number` (empty for a
+    /// format-1 manifest).
+    pub logs: BTreeMap<u64, TrackedLog>,
 }
 
 impl Default for ManifestState {
@@ -73,6 +117,7 @@ impl ManifestState {
             last_seq: 0,
             files: vec![Vec::new(); NUM_LEVELS],
             compact_pointers: vec![None; NUM_LEVELS],
+            logs: BTreeMap::new(),
         }
     }
 
@@ -114,8 +159,21 @@ impl ManifestState {
                 *pointer = Some(key.clone());
             }
         }
+        for &number in &edit.new_logs {
+            self.logs.insert(number, TrackedLog::default());
+        }
+        for (marks, sealed) in [(&edit.synced_logs, false), (&edit.sealed_logs, true)] {
+            for mark in marks {
+                if let Some(log) = self.logs.get_mut(&mark.number) {
+                    log.durable_bytes = log.durable_bytes.max(mark.bytes);
+                    log.durable_records = log.durable_records.max(mark.records);
+                    log.sealed |= sealed;
+                }
+            }
+        }
         if let Some(number) = edit.log_number {
             self.log_number = number;
+            self.logs.retain(|&log, _| log >= number);
         }
         if let Some(number) = edit.next_file_number {
             self.next_file_number = number;
@@ -169,6 +227,33 @@ impl ManifestState {
                 return Err(ReplayError::InvalidKey(*level));
             }
         }
+        self.check_logs(edit)
+    }
+
+    /// Validates the log fields of `edit` (see the module docs).
+    fn check_logs(&self, edit: &VersionEdit) -> Result<(), ReplayError> {
+        let mut logs = self.logs.clone();
+        for &number in &edit.new_logs {
+            if logs.insert(number, TrackedLog::default()).is_some() {
+                return Err(ReplayError::LogAlreadyTracked(number));
+            }
+        }
+        for (marks, sealing) in [(&edit.synced_logs, false), (&edit.sealed_logs, true)] {
+            for mark in marks {
+                let log = logs
+                    .get_mut(&mark.number)
+                    .ok_or(ReplayError::LogNotTracked(mark.number))?;
+                let shrinks = mark.bytes < log.durable_bytes || mark.records < log.durable_records;
+                let changes_sealed = log.sealed
+                    && (mark.bytes, mark.records) != (log.durable_bytes, log.durable_records);
+                if shrinks || changes_sealed {
+                    return Err(ReplayError::LogMarkGoesBack(mark.number));
+                }
+                log.durable_bytes = mark.bytes;
+                log.durable_records = mark.records;
+                log.sealed |= sealing;
+            }
+        }
         Ok(())
     }
 
@@ -197,6 +282,19 @@ impl ManifestState {
                 .iter()
                 .zip(0u32..)
                 .filter_map(|(key, level)| Some((level, key.clone()?)))
+                .collect(),
+            new_logs: self.logs.keys().copied().collect(),
+            synced_logs: self
+                .logs
+                .iter()
+                .filter(|(_, log)| !log.sealed && log.durable_records > 0)
+                .map(|(&number, log)| log.mark(number))
+                .collect(),
+            sealed_logs: self
+                .logs
+                .iter()
+                .filter(|(_, log)| log.sealed)
+                .map(|(&number, log)| log.mark(number))
                 .collect(),
         }
     }
@@ -329,6 +427,115 @@ mod tests {
                     ..VersionEdit::new()
                 },
                 ReplayError::InvalidKey(1),
+            ),
+        ];
+        for (edit, expected) in cases {
+            assert_eq!(state.apply(&edit), Err(expected));
+            assert_eq!(state, before);
+        }
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::*;
+    use crate::storage::manifest::LogMark;
+
+    fn mark(number: u64, bytes: u64, records: u64) -> LogMark {
+        LogMark {
+            number,
+            bytes,
+            records,
+        }
+    }
+
+    #[test]
+    fn logs_are_tracked_from_their_addition_until_log_number_passes_them() {
+        let edits = [
+            VersionEdit {
+                log_number: Some(5),
+                new_logs: vec![5],
+                ..VersionEdit::new()
+            },
+            VersionEdit {
+                synced_logs: vec![mark(5, 100, 3)],
+                ..VersionEdit::new()
+            },
+            VersionEdit {
+                new_logs: vec![8],
+                sealed_logs: vec![mark(5, 250, 7)],
+                ..VersionEdit::new()
+            },
+            VersionEdit {
+                synced_logs: vec![mark(8, 40, 1)],
+                ..VersionEdit::new()
+            },
+        ];
+        let state = ManifestState::replay(&edits).unwrap();
+        let five = TrackedLog {
+            durable_bytes: 250,
+            durable_records: 7,
+            sealed: true,
+        };
+        let eight = TrackedLog {
+            durable_bytes: 40,
+            durable_records: 1,
+            sealed: false,
+        };
+        assert_eq!(state.logs.get(&5), Some(&five));
+        assert_eq!(state.logs.get(&8), Some(&eight));
+        let snapshot = state.to_snapshot_edit();
+        assert_eq!(ManifestState::replay([&snapshot]).unwrap(), state);
+
+        let mut flushed = state.clone();
+        flushed
+            .apply(&VersionEdit {
+                log_number: Some(8),
+                ..VersionEdit::new()
+            })
+            .unwrap();
+        assert_eq!(flushed.logs.keys().copied().collect::<Vec<_>>(), vec![8]);
+    }
+
+    #[test]
+    fn log_marks_that_contradict_the_history_are_rejected() {
+        let mut state = ManifestState::new();
+        state
+            .apply(&VersionEdit {
+                new_logs: vec![3],
+                sealed_logs: vec![mark(3, 90, 2)],
+                ..VersionEdit::new()
+            })
+            .unwrap();
+        let before = state.clone();
+        let cases = [
+            (
+                VersionEdit {
+                    new_logs: vec![3],
+                    ..VersionEdit::new()
+                },
+                ReplayError::LogAlreadyTracked(3),
+            ),
+            (
+                VersionEdit {
+                    synced_logs: vec![mark(4, 1, 1)],
+                    ..VersionEdit::new()
+                },
+                ReplayError::LogNotTracked(4),
+            ),
+            (
+                VersionEdit {
+                    synced_logs: vec![mark(3, 80, 1)],
+                    ..VersionEdit::new()
+                },
+                ReplayError::LogMarkGoesBack(3),
+            ),
+            (
+                VersionEdit {
+                    sealed_logs: vec![mark(3, 95, 3)],
+                    ..VersionEdit::new()
+                },
+                ReplayError::LogMarkGoesBack(3),
             ),
         ];
         for (edit, expected) in cases {

@@ -12,7 +12,17 @@
 //!                          entries varint | smallest bytes | largest bytes
 //! tag 5  deleted file      level varint | number varint
 //! tag 6  compact pointer   level varint | internal key bytes
+//! tag 7  log added         number varint                    (format 2)
+//! tag 8  log synced        number varint | bytes varint | records varint  (format 2)
+//! tag 9  log sealed        number varint | bytes varint | records varint  (format 2)
 //! ("bytes" = varint length + the bytes)
+//!
+//! Format 2 adds tags 7 to 9, which track the write-ahead logs: every log
+//! recovery needs is *added* when it is created, *synced* marks record how
+//! much of the live log an fsync had made durable (a lower bound, written
+//! periodically), and *sealed* records a log's final length and record count
+//! when it stops growing (at the switch to the next log, and at close). A
+//! format-1 manifest has none of them and is still read.
 //!
 //! example: { log_number: 7, deleted_files: [(1, 12)] }  =>  01 07 05 01 0c
 //! ```
@@ -33,6 +43,21 @@ const TAG_LAST_SEQ: u64 = 3;
 const TAG_NEW_FILE: u64 = 4;
 const TAG_DELETED_FILE: u64 = 5;
 const TAG_COMPACT_POINTER: u64 = 6;
+const TAG_LOG_ADDED: u64 = 7;
+const TAG_LOG_SYNCED: u64 = 8;
+const TAG_LOG_SEALED: u64 = 9;
+
+/// How much of one write-ahead log was made durable, as the manifest
+/// records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LogMark {
+    /// The log's file number (`{number:06}.log`).
+    pub number: u64,
+    /// Bytes of complete records from the start of the file.
+    pub bytes: u64,
+    /// Records in those bytes.
+    pub records: u64,
+}
 
 /// A table file as the manifest records it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -65,6 +90,13 @@ pub struct VersionEdit {
     pub deleted_files: Vec<(u32, u64)>,
     /// Where the next compaction of a level starts, as (level, internal key).
     pub compact_pointers: Vec<(u32, Vec<u8>)>,
+    /// Write-ahead logs created, which recovery needs until a later
+    /// `log_number` retires them.
+    pub new_logs: Vec<u64>,
+    /// At least this much of a live log was fsynced.
+    pub synced_logs: Vec<LogMark>,
+    /// A log that will not grow any more, with its exact extent.
+    pub sealed_logs: Vec<LogMark>,
 }
 
 impl VersionEdit {
@@ -113,6 +145,21 @@ impl VersionEdit {
             put_varint(&mut buf, u64::from(*level));
             put_bytes(&mut buf, key);
         }
+        for number in &self.new_logs {
+            put_varint(&mut buf, TAG_LOG_ADDED);
+            put_varint(&mut buf, *number);
+        }
+        for (tag, marks) in [
+            (TAG_LOG_SYNCED, &self.synced_logs),
+            (TAG_LOG_SEALED, &self.sealed_logs),
+        ] {
+            for mark in marks {
+                put_varint(&mut buf, tag);
+                put_varint(&mut buf, mark.number);
+                put_varint(&mut buf, mark.bytes);
+                put_varint(&mut buf, mark.records);
+            }
+        }
         buf
     }
 
@@ -151,6 +198,9 @@ impl VersionEdit {
                     let level = level(&mut d)?;
                     edit.compact_pointers.push((level, internal_key(&mut d)?));
                 }
+                TAG_LOG_ADDED => edit.new_logs.push(d.varint()?),
+                TAG_LOG_SYNCED => edit.synced_logs.push(log_mark(&mut d)?),
+                TAG_LOG_SEALED => edit.sealed_logs.push(log_mark(&mut d)?),
                 _ => return None,
             }
         }
@@ -172,6 +222,14 @@ fn set_once(field: &mut Option<u64>, value: u64) -> Option<()> {
 fn level(d: &mut Decoder<'_>) -> Option<u32> {
     let level = u32::try_from(d.varint()?).ok()?;
     (level < NUM_LEVELS as u32).then_some(level)
+}
+
+fn log_mark(d: &mut Decoder<'_>) -> Option<LogMark> {
+    Some(LogMark {
+        number: d.varint()?,
+        bytes: d.varint()?,
+        records: d.varint()?,
+    })
 }
 
 fn internal_key(d: &mut Decoder<'_>) -> Option<Vec<u8>> {
@@ -206,6 +264,17 @@ mod tests {
             )],
             deleted_files: vec![(0, 3), (0, 4)],
             compact_pointers: vec![(1, ikey(b"k", 2))],
+            new_logs: vec![21],
+            synced_logs: vec![LogMark {
+                number: 21,
+                bytes: 300,
+                records: 4,
+            }],
+            sealed_logs: vec![LogMark {
+                number: 19,
+                bytes: 9000,
+                records: 70,
+            }],
         }
     }
 
@@ -236,9 +305,9 @@ mod tests {
                 field_ends += 1;
             }
         }
-        // 3 scalars + 1 new file + 2 deletions + 1 pointer = 7 fields: cuts
-        // at 0 and after each of the first six.
-        assert_eq!(field_ends, 7);
+        // 3 scalars + 1 new file + 2 deletions + 1 pointer + 3 log fields
+        // = 10 fields: cuts at 0 and after each of the first nine.
+        assert_eq!(field_ends, 10);
         for trailing in [0u8, 1, 7, 0x80] {
             let mut longer = bytes.clone();
             longer.push(trailing);
@@ -275,6 +344,14 @@ mod tests {
         )
     }
 
+    fn log_mark() -> impl Strategy<Value = LogMark> {
+        (any::<u64>(), any::<u64>(), any::<u64>()).prop_map(|(number, bytes, records)| LogMark {
+            number,
+            bytes,
+            records,
+        })
+    }
+
     fn version_edit() -> impl Strategy<Value = VersionEdit> {
         let level = 0..NUM_LEVELS as u32;
         let key = (prop::collection::vec(any::<u8>(), 0..12), 0..=MAX_SEQ)
@@ -286,9 +363,22 @@ mod tests {
             prop::collection::vec((level.clone(), file_meta()), 0..4),
             prop::collection::vec((level.clone(), any::<u64>()), 0..4),
             prop::collection::vec((level, key), 0..3),
+            prop::collection::vec(any::<u64>(), 0..3),
+            prop::collection::vec(log_mark(), 0..3),
+            prop::collection::vec(log_mark(), 0..3),
         )
             .prop_map(
-                |(log_number, next_file_number, last_seq, new_files, deleted_files, pointers)| {
+                |(
+                    log_number,
+                    next_file_number,
+                    last_seq,
+                    new_files,
+                    deleted_files,
+                    pointers,
+                    new_logs,
+                    synced_logs,
+                    sealed_logs,
+                )| {
                     VersionEdit {
                         log_number,
                         next_file_number,
@@ -296,6 +386,9 @@ mod tests {
                         new_files,
                         deleted_files,
                         compact_pointers: pointers,
+                        new_logs,
+                        synced_logs,
+                        sealed_logs,
                     }
                 },
             )

@@ -28,6 +28,7 @@ use super::framing::{BlockHandle, read_block_payload};
 use super::iterator::TableIterator;
 use super::properties::TableProperties;
 use crate::error::{Error, Result};
+use crate::storage::damage::damaged_block_reason;
 use crate::storage::key::{self, MAX_SEQ, SeqNo, ValueKind, compare_internal_keys, pack_trailer};
 
 thread_local! {
@@ -182,7 +183,7 @@ impl Table {
     }
 
     /// Number of data blocks.
-    pub(crate) fn num_blocks(&self) -> usize {
+    pub fn num_blocks(&self) -> usize {
         self.index.len()
     }
 
@@ -195,8 +196,14 @@ impl Table {
     }
 
     /// The data block `block_index` (`< num_blocks()`), from the cache or
-    /// read and verified from disk.
+    /// read and verified from disk. A damaged block is corruption naming the
+    /// block and its key range, and saying what to do.
     pub(crate) fn read_data_block(&self, block_index: usize) -> Result<Arc<Block>> {
+        self.load_data_block(block_index)
+            .map_err(|error| self.name_damaged_block(block_index, error, true))
+    }
+
+    fn load_data_block(&self, block_index: usize) -> Result<Arc<Block>> {
         let Some(entry) = self.index.get(block_index) else {
             return Err(Error::InvalidArgument(format!(
                 "block {block_index} of a table with {} blocks",
@@ -209,6 +216,68 @@ impl Table {
             let block = Block::decode(payload)
                 .map_err(|reason| Error::corruption(&self.path, handle.offset, reason))?;
             Ok(Arc::new(block))
+        })
+    }
+
+    /// A corruption error of block `block_index` with the block and its user
+    /// keys named (and, with `advice`, what to do).
+    fn name_damaged_block(&self, block_index: usize, error: Error, advice: bool) -> Error {
+        match error {
+            Error::Corruption {
+                path,
+                offset,
+                reason,
+            } => {
+                let (lower, upper) = self.block_bounds(block_index);
+                let reason = damaged_block_reason(
+                    block_index,
+                    self.index.len(),
+                    key::user_key(lower),
+                    key::user_key(upper),
+                    &reason,
+                    advice,
+                );
+                Error::Corruption {
+                    path,
+                    offset,
+                    reason,
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Internal keys bounding data block `block_index` (`< num_blocks()`):
+    /// every key of the block lies in `[lower, upper]` (the previous block's
+    /// separator, or the table's smallest key, up to its own separator).
+    pub fn block_bounds(&self, block_index: usize) -> (&[u8], &[u8]) {
+        let lower = match block_index.checked_sub(1).and_then(|i| self.index.get(i)) {
+            Some(previous) => previous.separator.as_slice(),
+            None => self.properties.smallest.as_slice(),
+        };
+        let upper = self
+            .index
+            .get(block_index)
+            .map_or(self.properties.largest.as_slice(), |e| {
+                e.separator.as_slice()
+            });
+        (lower, upper)
+    }
+
+    /// The offset of data block `block_index` in the file.
+    pub fn block_offset(&self, block_index: usize) -> u64 {
+        self.index.get(block_index).map_or(0, |e| e.handle.offset)
+    }
+
+    /// Every data block in order, each read and verified (a damaged block is
+    /// its [`Error::Corruption`] naming the block and its user keys, without
+    /// advice, and the walk goes on with the next one).
+    pub(crate) fn blocks(&self) -> impl Iterator<Item = (usize, Result<Arc<Block>>)> + '_ {
+        (0..self.index.len()).map(|i| {
+            let block = self
+                .load_data_block(i)
+                .map_err(|error| self.name_damaged_block(i, error, false));
+            (i, block)
         })
     }
 }
