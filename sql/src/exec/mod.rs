@@ -13,6 +13,11 @@
 //! transaction (`&mut`) out of long-lived iterators and makes every
 //! operator a plain function of its inputs; the planner's access paths are
 //! what keep point queries and range queries from reading whole tables.
+//!
+//! Every operator calls `ctx.interrupt.check()` once per row it reads,
+//! joins, sorts, groups or writes, so a canceled statement or one past its
+//! `statement_timeout` stops within microseconds, wherever it is
+//! ([`crate::session::cancel`]).
 
 pub mod aggregate;
 pub mod eval;
@@ -31,6 +36,7 @@ use crate::catalog::store::Catalog;
 use crate::error::Result;
 use crate::plan::explain::explain;
 use crate::plan::{Column, Plan};
+use crate::session::{Interrupt, SessionView};
 use crate::types::{DataType, Value};
 
 /// One row of values.
@@ -88,6 +94,10 @@ pub struct ExecContext<'a> {
     pub subquery_cache: HashMap<usize, Arc<SubqueryRows>>,
     /// Hidden row ids.
     pub row_ids: &'a RowIdAllocator,
+    /// The statement's cancel flag and deadline.
+    pub interrupt: Interrupt,
+    /// The session running the statement (settings, for `current_setting`).
+    pub session: SessionView<'a>,
 }
 
 /// What a statement returns.

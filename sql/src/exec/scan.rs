@@ -161,6 +161,7 @@ fn scan_rows(
     };
     let mut rows = Vec::new();
     for entry in entries {
+        ctx.interrupt.check()?;
         let (key, value) = entry?;
         rows.push(decode_stored_row(table, &key, &value, with_row_id)?);
     }
@@ -222,12 +223,17 @@ pub fn scan(
             KeyBounds::Empty => Vec::new(),
             KeyBounds::Everything => scan_rows(table, None, with_row_id, ctx)?,
             KeyBounds::Range(lo, hi) => {
-                let entries: Vec<(Vec<u8>, Vec<u8>)> = ctx
+                let mut entries = Vec::new();
+                for entry in ctx
                     .txn
                     .scan(index_keyspace(index), slice_bounds(&(lo, hi)))?
-                    .collect::<std::result::Result<_, _>>()?;
+                {
+                    ctx.interrupt.check()?;
+                    entries.push(entry?);
+                }
                 let mut rows = Vec::with_capacity(entries.len());
                 for (entry_key, entry_value) in entries {
+                    ctx.interrupt.check()?;
                     if *covering {
                         rows.push(covered_row(table, index, &entry_key, &entry_value)?);
                         continue;
@@ -249,6 +255,7 @@ pub fn scan(
     };
     let mut rows = Vec::with_capacity(candidates.len());
     for row in candidates {
+        ctx.interrupt.check()?;
         if holds(filter, &row, ctx)? {
             rows.push(row);
         }
