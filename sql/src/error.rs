@@ -264,6 +264,10 @@ pub enum Error {
         hint: String,
     },
 
+    /// A regular expression that does not compile (2201B).
+    #[error("invalid regular expression: {0}")]
+    InvalidRegularExpression(String),
+
     /// SET of a parameter that is fixed for the server (55P02).
     #[error("parameter \"{0}\" cannot be changed")]
     CantChangeParameter(String),
@@ -329,6 +333,7 @@ impl Error {
             Error::UnrecognizedParameter(_) => "42704",
             Error::InvalidParameterValue { .. } => "22023",
             Error::CantChangeParameter(_) => "55P02",
+            Error::InvalidRegularExpression(_) => "2201B",
             Error::Internal(_) => "XX000",
             Error::Engine(inner) => inner.sqlstate(),
         }

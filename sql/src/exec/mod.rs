@@ -8,6 +8,7 @@
 //! - [`lock`]: row locks of `SELECT ... FOR UPDATE` and of UPDATE/DELETE
 //!   targets, with READ COMMITTED's re-check of a changed row.
 //! - [`write`](mod@write): INSERT, UPDATE, DELETE and DDL.
+//! - [`system_function`]: system functions and system relations.
 //!
 //! Operators materialize their output as a vector of rows. That keeps the
 //! transaction (`&mut`) out of long-lived iterators and makes every
@@ -24,6 +25,7 @@ pub mod eval;
 pub mod lock;
 pub mod node;
 pub mod scan;
+pub mod system_function;
 pub mod write;
 
 use std::collections::HashMap;
@@ -98,6 +100,8 @@ pub struct ExecContext<'a> {
     pub interrupt: Interrupt,
     /// The session running the statement (settings, for `current_setting`).
     pub session: SessionView<'a>,
+    /// The system catalogs' source, once a statement needed it.
+    pub system_catalog: Option<Arc<crate::catalog::system::CatalogSnapshot>>,
 }
 
 /// What a statement returns.

@@ -22,6 +22,7 @@ use crate::exec::lock::{LockRowsNode, lock_rows};
 use crate::exec::scan::scan;
 use crate::exec::{ExecContext, Row};
 use crate::plan::{Expr, JoinKind, Node, SortKey};
+use crate::session::Interrupt;
 use crate::types::Value;
 
 /// Runs a node and returns its rows.
@@ -33,6 +34,9 @@ pub fn execute(node: &Node, ctx: &mut ExecContext) -> Result<Vec<Row>> {
             filter,
             with_row_id,
         } => scan(table, access, filter.as_ref(), *with_row_id, ctx),
+        Node::SystemScan { table, filter } => {
+            crate::exec::system_function::scan_system(*table, filter.as_ref(), ctx)
+        }
         Node::Values { rows } => {
             let mut out = Vec::with_capacity(rows.len());
             for exprs in rows {
@@ -120,7 +124,7 @@ pub fn execute(node: &Node, ctx: &mut ExecContext) -> Result<Vec<Row>> {
         }
         Node::Sort { input, keys } => {
             let mut rows = execute(input, ctx)?;
-            sort_rows(&mut rows, keys, ctx)?;
+            sort_rows(&mut rows, keys, &mut ctx.interrupt)?;
             Ok(rows)
         }
         Node::Distinct { input } => {
@@ -285,9 +289,8 @@ fn distinct(rows: Vec<Row>, ctx: &mut ExecContext) -> Result<Vec<Row>> {
 /// Sorts rows by ORDER BY keys, checking for a cancel as it compares: once
 /// the statement is stopped every comparison says "equal", so the sort
 /// finishes in about one more pass, and the stop is reported.
-fn sort_rows(rows: &mut [Row], keys: &[SortKey], ctx: &mut ExecContext) -> Result<()> {
+fn sort_rows(rows: &mut [Row], keys: &[SortKey], interrupt: &mut Interrupt) -> Result<()> {
     let mut stopped = None;
-    let interrupt = &mut ctx.interrupt;
     rows.sort_by(|a, b| {
         if stopped.is_some() {
             return Ordering::Equal;
@@ -323,5 +326,32 @@ pub(crate) fn row_count(
             "{what} must be an integer, not {}",
             other.type_name()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    #[test]
+    fn a_sort_past_its_deadline_stops() {
+        let mut rows: Vec<Row> = (0..100_000)
+            .rev()
+            .map(|i| vec![Value::Integer(i)])
+            .collect();
+        let keys = [SortKey {
+            column: 0,
+            descending: false,
+            nulls_first: false,
+        }];
+        let mut unlimited = Interrupt::never();
+        let mut sorted = rows.clone();
+        sort_rows(&mut sorted, &keys, &mut unlimited).expect("sorts");
+        assert_eq!(sorted.first(), Some(&vec![Value::Integer(0)]));
+        let mut expired = Interrupt::for_deadline(Instant::now() - Duration::from_millis(1));
+        let error = sort_rows(&mut rows, &keys, &mut expired).expect_err("stopped");
+        assert_eq!(error.sqlstate(), "57014");
     }
 }

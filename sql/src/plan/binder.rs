@@ -24,10 +24,12 @@ use sqlparser::ast;
 
 use crate::catalog::TableDef;
 use crate::catalog::store::Catalog;
+use crate::catalog::system::SystemTable;
 use crate::error::{Error, Result};
 use crate::plan::expr::{
     AggregateCall, AggregateFunction, BinaryOp, Expr, ScalarFunction, Subquery,
 };
+use crate::plan::system_function::SystemFunction;
 use crate::plan::{QueryPlan, select};
 use crate::types::{DataType, Value, cast};
 
@@ -89,10 +91,60 @@ pub fn object_name(name: &ast::ObjectName) -> Result<String> {
     }
 }
 
+/// A relation named in FROM: a user table, or a system relation.
+#[derive(Debug, Clone)]
+pub enum RelationRef {
+    /// A table of the database.
+    Table(TableDef),
+    /// A `pg_catalog` or `information_schema` relation.
+    System(SystemTable),
+}
+
+/// A possibly schema-qualified name, split: `(schema, name)`.
+fn qualified(name: &ast::ObjectName) -> Result<(Option<String>, String)> {
+    let parts: Vec<&ast::Ident> = name
+        .0
+        .iter()
+        .filter_map(|part| match part {
+            ast::ObjectNamePart::Identifier(ident) => Some(ident),
+            _ => None,
+        })
+        .collect();
+    match parts.as_slice() {
+        [ident] => Ok((None, ident_name(ident))),
+        [schema, ident] => Ok((Some(ident_name(schema)), ident_name(ident))),
+        _ => Err(Error::FeatureNotSupported(format!("qualified name {name}"))),
+    }
+}
+
+/// A function's name without a `pg_catalog.` qualifier.
+pub fn function_name(name: &ast::ObjectName) -> Result<String> {
+    match qualified(name)? {
+        (None, name) => Ok(name),
+        (Some(schema), name) if schema == "pg_catalog" => Ok(name),
+        _ => Err(Error::UndefinedFunction(format!("{name}(...)"))),
+    }
+}
+
+/// A type's name without a `pg_catalog.` qualifier, in lower case.
+fn type_name(sql_type: &ast::DataType) -> String {
+    let text = sql_type.to_string().to_lowercase();
+    let base = text.split('(').next().unwrap_or_default().trim();
+    base.strip_prefix("pg_catalog.").unwrap_or(base).to_string()
+}
+
 /// Maps a SQL type to a storage type (42704 for unknown names).
 pub fn data_type(sql_type: &ast::DataType) -> Result<DataType> {
     let text = sql_type.to_string();
-    let base = text.split('(').next().unwrap_or_default().trim();
+    let lower = type_name(sql_type);
+    let base = lower.as_str();
+    // PostgreSQL's other names for isodb's types (pg_type.rs lists them).
+    if let Some(pg) = crate::types::pg_type::PG_TYPES
+        .iter()
+        .find(|t| t.name == base.trim_matches('"'))
+    {
+        return Ok(pg.data_type);
+    }
     DataType::from_sql_name(base).ok_or_else(|| Error::UndefinedObject {
         kind: "type",
         name: text.to_lowercase(),
@@ -114,6 +166,28 @@ impl<'a> Binder<'a> {
             param_count: 0,
             tables: Vec::new(),
             depth: 0,
+        }
+    }
+
+    /// Resolves a relation named in FROM: `pg_catalog` first for an
+    /// unqualified name (as PostgreSQL searches it), then the user's tables.
+    pub fn relation(&mut self, name: &ast::ObjectName) -> Result<RelationRef> {
+        let (schema, relation) = qualified(name)?;
+        match schema.as_deref() {
+            None => match SystemTable::find(None, &relation) {
+                Some(system) => Ok(RelationRef::System(system)),
+                None => self.table(&relation).map(RelationRef::Table),
+            },
+            Some("public") => self.table(&relation).map(RelationRef::Table),
+            Some(schema @ ("pg_catalog" | "information_schema")) => {
+                SystemTable::find(Some(schema), &relation)
+                    .map(RelationRef::System)
+                    .ok_or_else(|| Error::UndefinedTable(format!("{schema}.{relation}")))
+            }
+            Some(schema) => Err(Error::UndefinedObject {
+                kind: "schema",
+                name: schema.to_string(),
+            }),
         }
     }
 
@@ -281,6 +355,9 @@ impl<'a> Binder<'a> {
                 ScalarFunction::Coalesce | ScalarFunction::NullIf => {
                     args.iter().find_map(|a| self.type_of(a))
                 }
+                ScalarFunction::System(system) => {
+                    system.result_type(args.first().and_then(|a| self.type_of(a)))
+                }
             },
             Expr::Aggregate(call) => match call.function {
                 AggregateFunction::Count => Some(DataType::Integer),
@@ -311,6 +388,16 @@ impl<'a> Binder<'a> {
             E::Value(value) => self.bind_value(&value.value)?,
             E::Nested(inner) => self.bind(inner)?,
             E::UnaryOp { op, expr } => self.bind_unary(*op, expr)?,
+            E::BinaryOp { left, op, right } if regex_op(op).is_some() => {
+                let (negated, case_insensitive) = regex_op(op).unwrap_or_default();
+                Expr::Function {
+                    function: ScalarFunction::System(SystemFunction::RegexMatch {
+                        negated,
+                        case_insensitive,
+                    }),
+                    args: vec![self.bind(left)?, self.bind(right)?],
+                }
+            }
             E::BinaryOp { left, op, right } => {
                 let op = binary_op(op)?;
                 let left = self.bind(left)?;
@@ -448,6 +535,12 @@ impl<'a> Binder<'a> {
             E::Cast {
                 expr, data_type: t, ..
             } => {
+                if let Some(function) = SystemFunction::from_cast(&type_name(t)) {
+                    return Ok(Expr::Function {
+                        function: ScalarFunction::System(function),
+                        args: vec![self.bind(expr)?],
+                    });
+                }
                 let to = data_type(t)?;
                 let inner = self.bind(expr)?;
                 match inner {
@@ -459,6 +552,38 @@ impl<'a> Binder<'a> {
                 }
             }
             E::Function(function) => self.bind_function(function)?,
+            E::Collate { expr, .. } => self.bind(expr)?,
+            E::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            }
+            | E::AllOp {
+                left,
+                compare_op,
+                right,
+            } => {
+                let all = matches!(node, E::AllOp { .. });
+                let op = binary_op(compare_op)?;
+                if !op.is_comparison() {
+                    return Err(Error::UndefinedOperator(format!("{op:?} ANY")));
+                }
+                if let (false, BinaryOp::Eq, E::Subquery(query)) = (all, op, right.as_ref()) {
+                    let tested = self.bind_box(left)?;
+                    let (subquery, plan) = self.subquery(query)?;
+                    expect_one_column(&plan)?;
+                    return Ok(Expr::InSubquery {
+                        expr: tested,
+                        subquery,
+                        negated: false,
+                    });
+                }
+                Expr::Function {
+                    function: ScalarFunction::System(SystemFunction::AnyOf { op, all }),
+                    args: vec![self.bind(left)?, self.bind(right)?],
+                }
+            }
             E::Exists { subquery, negated } => Expr::Exists {
                 subquery: self.subquery(subquery)?.0,
                 negated: *negated,
@@ -587,7 +712,16 @@ impl<'a> Binder<'a> {
     }
 
     fn bind_function(&mut self, function: &ast::Function) -> Result<Expr> {
-        let name = object_name(&function.name)?;
+        let name = function_name(&function.name)?;
+        if let (ast::FunctionArguments::Subquery(query), "array") = (&function.args, name.as_str())
+        {
+            let (subquery, plan) = self.subquery(query)?;
+            expect_one_column(&plan)?;
+            return Ok(Expr::Function {
+                function: ScalarFunction::System(SystemFunction::ArrayOf),
+                args: vec![Expr::Subquery(subquery)],
+            });
+        }
         if function.over.is_some() || function.filter.is_some() || !function.within_group.is_empty()
         {
             return Err(unsupported(format!("function call {function}")));
@@ -654,6 +788,10 @@ impl<'a> Binder<'a> {
         let arity_ok = match scalar {
             ScalarFunction::Coalesce => !bound.is_empty(),
             ScalarFunction::NullIf => bound.len() == 2,
+            ScalarFunction::System(system) => {
+                let (least, most) = system.arity();
+                (least..=most).contains(&bound.len())
+            }
             _ => bound.len() == 1,
         };
         let types: Vec<String> = bound
@@ -706,8 +844,55 @@ fn number(text: &str) -> Result<Value> {
     }
 }
 
+/// `~`, `!~`, `~*`, `!~*` (and `OPERATOR(pg_catalog.~)`): (negated, case-insensitive).
+fn regex_op(op: &ast::BinaryOperator) -> Option<(bool, bool)> {
+    use ast::BinaryOperator as B;
+    match op {
+        B::PGRegexMatch => Some((false, false)),
+        B::PGRegexIMatch => Some((false, true)),
+        B::PGRegexNotMatch => Some((true, false)),
+        B::PGRegexNotIMatch => Some((true, true)),
+        B::PGCustomBinaryOperator(parts) => match parts.as_slice() {
+            [schema, op] if schema == "pg_catalog" => regex_op(&custom_op(op)?),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The operator `symbol` names in `OPERATOR(pg_catalog.symbol)`.
+fn custom_op(symbol: &str) -> Option<ast::BinaryOperator> {
+    use ast::BinaryOperator as B;
+    Some(match symbol {
+        "~" => B::PGRegexMatch,
+        "~*" => B::PGRegexIMatch,
+        "!~" => B::PGRegexNotMatch,
+        "!~*" => B::PGRegexNotIMatch,
+        "=" => B::Eq,
+        "<>" | "!=" => B::NotEq,
+        "<" => B::Lt,
+        "<=" => B::LtEq,
+        ">" => B::Gt,
+        ">=" => B::GtEq,
+        "+" => B::Plus,
+        "-" => B::Minus,
+        "*" => B::Multiply,
+        "/" => B::Divide,
+        "%" => B::Modulo,
+        "||" => B::StringConcat,
+        _ => return None,
+    })
+}
+
 fn binary_op(op: &ast::BinaryOperator) -> Result<BinaryOp> {
     use ast::BinaryOperator as B;
+    if let B::PGCustomBinaryOperator(parts) = op
+        && let [schema, symbol] = parts.as_slice()
+        && schema == "pg_catalog"
+        && let Some(standard) = custom_op(symbol)
+    {
+        return binary_op(&standard);
+    }
     Ok(match op {
         B::Plus => BinaryOp::Add,
         B::Minus => BinaryOp::Sub,

@@ -6,6 +6,8 @@
 //! - [`access`]: the access path of one table from its WHERE conjuncts.
 //! - [`dml`]: INSERT, UPDATE, DELETE; [`ddl`]: CREATE/DROP TABLE and INDEX.
 //! - [`explain`]: the text EXPLAIN prints.
+//! - [`system_function`]: `version()`, `current_setting()`, the catalog
+//!   functions tools call, and the operators isodb runs as functions.
 //!
 //! A query plan is a tree of [`Node`]s; each produces rows (vectors of
 //! values) from the rows of its inputs:
@@ -29,11 +31,13 @@ pub mod expr;
 pub mod join;
 pub mod locking;
 pub mod select;
+pub mod system_function;
 
 use std::ops::Bound;
 
 use sqlparser::ast;
 
+use crate::catalog::system::SystemTable;
 use crate::catalog::{IndexDef, TableDef};
 use crate::error::{Error, Result};
 use crate::types::DataType;
@@ -124,6 +128,14 @@ pub enum Node {
         filter: Option<Expr>,
         /// Append the hidden row id (tables without a primary key).
         with_row_id: bool,
+    },
+    /// Reads a system relation (`pg_catalog.pg_class`, ...), computed
+    /// from the catalog the transaction sees.
+    SystemScan {
+        /// The relation.
+        table: SystemTable,
+        /// Rows that fail this predicate are skipped.
+        filter: Option<Expr>,
     },
     /// Literal rows (VALUES, or one empty row for SELECT without FROM).
     Values {
@@ -264,7 +276,7 @@ impl Node {
                 left.locks_rows() || right.locks_rows()
             }
             Node::Union { inputs, .. } => inputs.iter().any(Node::locks_rows),
-            Node::Scan { .. } | Node::Values { .. } => false,
+            Node::Scan { .. } | Node::SystemScan { .. } | Node::Values { .. } => false,
         }
     }
 }

@@ -112,6 +112,14 @@ impl Interrupt {
         }
     }
 
+    /// Checks that fire only at `deadline` (for tests of an operator).
+    pub fn for_deadline(deadline: Instant) -> Interrupt {
+        Interrupt {
+            deadline: Some(deadline),
+            ..Interrupt::never()
+        }
+    }
+
     pub(crate) fn new(
         activity: Arc<Activity>,
         statement: u64,

@@ -659,6 +659,7 @@ impl Run<'_> {
             row_ids: self.db.row_ids(),
             interrupt: self.interrupt,
             session: self.session,
+            system_catalog: None,
         };
         execute_plan(&plan, &mut ctx).map_err(|error| stopped(error, &ctx.interrupt))
     }
