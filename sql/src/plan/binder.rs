@@ -59,6 +59,10 @@ pub struct Binder<'a> {
     outer_references: Vec<usize>,
     /// How many parameters the statement uses (the highest `$n`).
     pub param_count: usize,
+    /// The type each parameter was inferred to have from where it is used
+    /// (`id = $1` with an INTEGER `id`), as PostgreSQL infers them; `None`
+    /// where nothing says (such a parameter is TEXT to a client).
+    pub param_types: Vec<Option<DataType>>,
     /// Every table definition the plan depends on.
     pub tables: Vec<TableDef>,
     /// Current nesting depth.
@@ -164,6 +168,7 @@ impl<'a> Binder<'a> {
             levels: Vec::new(),
             outer_references: Vec::new(),
             param_count: 0,
+            param_types: Vec::new(),
             tables: Vec::new(),
             depth: 0,
         }
@@ -198,6 +203,19 @@ impl<'a> Binder<'a> {
             self.tables.push(table.clone());
         }
         Ok(table)
+    }
+
+    /// Records that parameter `expr` (when it is one) has type `data_type`,
+    /// unless a type was inferred for it already.
+    pub fn note_param_type(&mut self, expr: &Expr, data_type: Option<DataType>) {
+        if let (Expr::Param(i), Some(t)) = (expr, data_type) {
+            if self.param_types.len() <= *i {
+                self.param_types.resize(*i + 1, None);
+            }
+            if let Some(slot @ None) = self.param_types.get_mut(*i) {
+                *slot = Some(t);
+            }
+        }
     }
 
     /// Opens a scope level with `columns`.
@@ -311,7 +329,7 @@ impl<'a> Binder<'a> {
                 .and_then(|level| self.levels.get(level))
                 .and_then(|level| level.get(*index))
                 .and_then(|c| c.data_type),
-            Expr::Param(_) => None,
+            Expr::Param(i) => self.param_types.get(*i).copied().flatten(),
             Expr::Negate(e) => self.type_of(e),
             Expr::Not(_)
             | Expr::IsNull { .. }
@@ -378,6 +396,13 @@ impl<'a> Binder<'a> {
 
     fn bind_box(&mut self, expr: &ast::Expr) -> Result<Box<Expr>> {
         self.bind(expr).map(Box::new)
+    }
+
+    /// Binds an expression used as text (a LIKE operand): a parameter there is TEXT.
+    fn bind_text(&mut self, expr: &ast::Expr) -> Result<Box<Expr>> {
+        let bound = self.bind(expr)?;
+        self.note_param_type(&bound, Some(DataType::Text));
+        Ok(Box::new(bound))
     }
 
     fn bind_inner(&mut self, node: &ast::Expr) -> Result<Expr> {
@@ -499,8 +524,8 @@ impl<'a> Binder<'a> {
                 pattern,
                 escape_char,
             } => Expr::Like {
-                expr: self.bind_box(expr)?,
-                pattern: self.bind_box(pattern)?,
+                expr: self.bind_text(expr)?,
+                pattern: self.bind_text(pattern)?,
                 escape: match escape_char {
                     Some(e) => Some(self.bind_box(e)?),
                     None => None,
@@ -543,6 +568,7 @@ impl<'a> Binder<'a> {
                 }
                 let to = data_type(t)?;
                 let inner = self.bind(expr)?;
+                self.note_param_type(&inner, Some(to));
                 match inner {
                     Expr::Constant(value) => Expr::Constant(cast(&value, to)?),
                     other => Expr::Cast {
@@ -660,10 +686,13 @@ impl<'a> Binder<'a> {
         }
     }
 
-    /// Casts a string literal on one side to the other side's known type.
-    fn coerce_pair(&self, left: Expr, right: Expr, op: BinaryOp) -> Result<(Expr, Expr)> {
+    /// Casts a string literal on one side to the other side's known type
+    /// (and infers an untyped parameter's type from the other side).
+    fn coerce_pair(&mut self, left: Expr, right: Expr, op: BinaryOp) -> Result<(Expr, Expr)> {
         let left_type = self.type_of(&left);
         let right_type = self.type_of(&right);
+        self.note_param_type(&left, right_type);
+        self.note_param_type(&right, left_type);
         let is_text_literal = |e: &Expr| matches!(e, Expr::Constant(Value::Text(_)));
         let (left, right) = match (left_type, right_type) {
             (Some(t), Some(DataType::Text)) if t != DataType::Text && is_text_literal(&right) => {
@@ -690,7 +719,7 @@ impl<'a> Binder<'a> {
     }
 
     /// Builds a binary expression after coercion and type checks.
-    fn typed_binary(&self, op: BinaryOp, left: Expr, right: Expr) -> Result<Expr> {
+    fn typed_binary(&mut self, op: BinaryOp, left: Expr, right: Expr) -> Result<Expr> {
         let (left, right) = if op.is_comparison() || op.is_arithmetic() {
             self.coerce_pair(left, right, op)?
         } else {

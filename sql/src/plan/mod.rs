@@ -344,6 +344,27 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// The columns of the rows the statement returns (none for most
+    /// writes and DDL; RETURNING's for a write with one).
+    pub fn columns(&self) -> Vec<Column> {
+        match self {
+            Plan::Query(query) => query.columns.clone(),
+            Plan::Insert(dml::InsertPlan { returning, .. })
+            | Plan::Update(dml::UpdatePlan { returning, .. })
+            | Plan::Delete(dml::DeletePlan { returning, .. }) => returning
+                .as_ref()
+                .map(|r| r.columns.clone())
+                .unwrap_or_default(),
+            Plan::Explain(_) => vec![Column {
+                name: "QUERY PLAN".into(),
+                data_type: Some(DataType::Text),
+            }],
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// Plans one statement (transaction control is handled by the session).
 pub fn plan_statement(b: &mut Binder, statement: &ast::Statement) -> Result<Plan> {
     match statement {

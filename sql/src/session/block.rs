@@ -178,6 +178,11 @@ impl Session {
                 self.settings.begin_block();
                 Ok(())
             }
+            // BEGIN inside an implicit block makes it an ordinary one.
+            BlockState::InBlock(ref mut block) if block.implicit => {
+                block.implicit = false;
+                Ok(())
+            }
             BlockState::InBlock(_) => Err(Error::ActiveTransaction),
             BlockState::Failed { .. } => Err(Error::InFailedTransaction),
         }

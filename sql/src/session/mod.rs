@@ -51,6 +51,7 @@
 
 mod block;
 pub mod cancel;
+mod client;
 mod control;
 pub mod settings;
 mod show;
@@ -73,6 +74,7 @@ use crate::transaction::Transaction;
 use crate::types::Value;
 
 pub use cancel::{CancelHandle, Interrupt};
+pub use client::{Completion, Description};
 pub use settings::Settings;
 pub use show::SessionView;
 
@@ -97,6 +99,8 @@ struct Block {
     statements: usize,
     /// Open savepoints, oldest first.
     savepoints: Vec<(String, SavepointId)>,
+    /// An implicit block ([`client`]): ends with the message that opened it.
+    implicit: bool,
 }
 
 impl Block {
@@ -105,6 +109,7 @@ impl Block {
             txn,
             statements: 0,
             savepoints: Vec::new(),
+            implicit: false,
         }
     }
 
@@ -127,6 +132,8 @@ enum BlockState {
         /// The block, kept for ROLLBACK TO SAVEPOINT (only when it has
         /// savepoints and its engine transaction is still active).
         kept: Option<Block>,
+        /// The failed block was an implicit one.
+        implicit: bool,
     },
 }
 
@@ -373,6 +380,13 @@ impl Session {
         if control(prepared.statement())?.is_some() {
             return Ok(prepared);
         }
+        self.plan_prepared(&prepared)?;
+        Ok(prepared)
+    }
+
+    /// Plans a prepared statement in the open block, or in a read-only
+    /// transaction of its own.
+    pub(crate) fn plan_prepared(&mut self, prepared: &Prepared) -> Result<()> {
         let catalog = self.db.catalog();
         match &mut self.state {
             BlockState::Failed { .. } => return Err(Error::InFailedTransaction),
@@ -389,7 +403,7 @@ impl Session {
                 planned?;
             }
         }
-        Ok(prepared)
+        Ok(())
     }
 
     /// Starts a transaction block at `level`; the guard commits or rolls
@@ -574,17 +588,25 @@ impl Session {
             BlockState::Failed {
                 retryable,
                 kept: None,
+                implicit: false,
             },
         ) else {
             return Ok(());
         };
+        let implicit = block.implicit;
         if !block.savepoints.is_empty() && block.txn.is_active() {
             self.state = BlockState::Failed {
                 retryable,
                 kept: Some(block),
+                implicit,
             };
             return Ok(());
         }
+        self.state = BlockState::Failed {
+            retryable,
+            kept: None,
+            implicit,
+        };
         self.activity.set_transaction(None);
         block.txn.rollback()?;
         Ok(())
