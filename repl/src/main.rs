@@ -59,6 +59,7 @@ mod demo;
 mod interactive;
 mod meta;
 mod render;
+mod server;
 mod shell;
 mod splitter;
 mod views;
@@ -70,7 +71,7 @@ use std::sync::Arc;
 
 use isodb::{Database, DatabaseOptions, Durability, IsolationLevel};
 
-use crate::args::{Cli, DEFAULT_DATA_DIR, Input};
+use crate::args::{Cli, Command, DEFAULT_DATA_DIR, Input, ServeArgs};
 use crate::shell::{Flow, Shell, StdOutput};
 
 fn open(cli: &Cli) -> Result<(Database, String), String> {
@@ -111,8 +112,94 @@ fn run_inputs(shell: &mut Shell, inputs: &[Input]) {
     }
 }
 
+/// `isodb serve`: opens the database and serves it until Ctrl-C or SIGTERM.
+fn serve_main(args: &ServeArgs) -> ExitCode {
+    let mut options = DatabaseOptions::default();
+    if let Some(level) = &args.isolation {
+        match level.parse::<IsolationLevel>() {
+            Ok(level) => options.isolation_level = level,
+            Err(error) => {
+                eprintln!("isodb: --isolation: {error}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if args.no_sync {
+        options.durability = Durability::NoSync;
+    }
+    let opened = if args.temp {
+        Database::open_temporary_with(options)
+    } else {
+        let path = args.path.clone().unwrap_or_else(|| DEFAULT_DATA_DIR.into());
+        Database::open_with(&path, options)
+    };
+    let db = match opened {
+        Ok(db) => db,
+        Err(error) => {
+            eprintln!("isodb: cannot open the database: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let passwords = match (&args.password, &args.password_file) {
+        (Some(password), _) => Some(server::Passwords::Any(password.clone())),
+        (None, Some(file)) => match server::Passwords::from_file(file) {
+            Ok(passwords) => Some(passwords),
+            Err(error) => {
+                eprintln!("isodb: --password-file: {error}");
+                return ExitCode::from(2);
+            }
+        },
+        (None, None) => None,
+    };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(server::TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    };
+    let options = server::ServerOptions {
+        listen: args.listen,
+        max_connections: args.max_connections,
+        passwords,
+        tls,
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("isodb: cannot start the server's runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let bound = match server::Server::bind(db, options, &runtime) {
+        Ok(bound) => bound,
+        Err(error) => {
+            eprintln!("isodb: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match bound.local_addr() {
+        Ok(addr) => println!("isodb: listening on {addr}"),
+        Err(error) => {
+            eprintln!("isodb: {error}");
+            return ExitCode::from(2);
+        }
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    server::serve(bound, &runtime);
+    eprintln!("isodb: the database is closed");
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
     let (cli, inputs) = Cli::parse_with_inputs();
+    if let Some(Command::Serve(args)) = &cli.command {
+        return serve_main(args);
+    }
     let (db, location) = match open(&cli) {
         Ok(opened) => opened,
         Err(message) => {

@@ -107,7 +107,7 @@ impl Session {
                 }
             }
             Control::Set { name, value, local } => {
-                self.set_parameter(&name, value.as_deref(), local)?
+                self.set_parameter_to(&name, value.as_deref(), local)?
             }
             Control::ResetAll => {
                 self.settings.reset_all();
@@ -131,8 +131,17 @@ impl Session {
         Ok(StatementResult::default())
     }
 
+    /// `SET name = value` for the session (what a server does with the
+    /// parameters of a client's startup packet).
+    pub fn set_parameter(&mut self, name: &str, value: &str) -> Result<()> {
+        if self.is_failed() {
+            return Err(Error::InFailedTransaction);
+        }
+        self.set_parameter_to(name, Some(value), false)
+    }
+
     /// SET name = value, SET name TO DEFAULT (value `None`) and RESET name.
-    fn set_parameter(&mut self, name: &str, value: Option<&str>, local: bool) -> Result<()> {
+    fn set_parameter_to(&mut self, name: &str, value: Option<&str>, local: bool) -> Result<()> {
         let in_block = matches!(self.state, BlockState::InBlock(_));
         let Some(transaction_parameter) = settings::transaction_parameter(name) else {
             return match value {
