@@ -107,7 +107,9 @@ impl Connection {
         }
         let status = self.status();
         socket
-            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status)))
+            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+                status,
+            )))
             .await?;
         Ok(())
     }
@@ -244,13 +246,21 @@ async fn message_loop(connection: &mut Connection, socket: &mut Socket, shared: 
             Next::Message(message) => message,
             Next::Closed => return,
             Next::Violation(reason) => {
-                close_with(socket, info(FATAL, "08P01", format!("protocol violation: {reason}"))).await;
+                close_with(
+                    socket,
+                    info(FATAL, "08P01", format!("protocol violation: {reason}")),
+                )
+                .await;
                 return;
             }
             Next::IdleTimeout => {
                 close_with(
                     socket,
-                    info(FATAL, "25P03", "terminating connection due to idle-in-transaction timeout"),
+                    info(
+                        FATAL,
+                        "25P03",
+                        "terminating connection due to idle-in-transaction timeout",
+                    ),
                 )
                 .await;
                 return;
@@ -258,7 +268,11 @@ async fn message_loop(connection: &mut Connection, socket: &mut Socket, shared: 
             Next::Shutdown => {
                 close_with(
                     socket,
-                    info(FATAL, "57P01", "terminating connection due to administrator command"),
+                    info(
+                        FATAL,
+                        "57P01",
+                        "terminating connection due to administrator command",
+                    ),
                 )
                 .await;
                 return;
@@ -269,24 +283,36 @@ async fn message_loop(connection: &mut Connection, socket: &mut Socket, shared: 
         }
         let handled = match message {
             PgWireFrontendMessage::Terminate(_) => return,
-            PgWireFrontendMessage::Query(query) => simple::query(connection, socket, &query.query).await,
+            PgWireFrontendMessage::Query(query) => {
+                simple::query(connection, socket, &query.query).await
+            }
             PgWireFrontendMessage::Sync(_) => extended::sync(connection, socket).await,
             PgWireFrontendMessage::Flush(_) => socket.flush().await.map_err(PgWireError::from),
             PgWireFrontendMessage::Parse(_)
             | PgWireFrontendMessage::Bind(_)
             | PgWireFrontendMessage::Describe(_)
             | PgWireFrontendMessage::Execute(_)
-            | PgWireFrontendMessage::Close(_) => extended::message(connection, socket, message).await,
+            | PgWireFrontendMessage::Close(_) => {
+                extended::message(connection, socket, message).await
+            }
             // Outside COPY these are ignored, as PostgreSQL ignores them.
             PgWireFrontendMessage::CopyData(_)
             | PgWireFrontendMessage::CopyDone(_)
             | PgWireFrontendMessage::CopyFail(_) => Ok(()),
             other => {
                 let what = format!("{other:?}");
-                let kind = what.split(['(', ' ', '{']).next().unwrap_or("message").to_string();
+                let kind = what
+                    .split(['(', ' ', '{'])
+                    .next()
+                    .unwrap_or("message")
+                    .to_string();
                 close_with(
                     socket,
-                    info(FATAL, "08P01", format!("protocol violation: unexpected {kind} message")),
+                    info(
+                        FATAL,
+                        "08P01",
+                        format!("protocol violation: unexpected {kind} message"),
+                    ),
                 )
                 .await;
                 return;

@@ -37,7 +37,11 @@ pub fn from_sql_error(error: &isodb::Error, sql: &str) -> ErrorInfo {
 fn character_position(sql: &str, line: u64, column: u64) -> Option<usize> {
     let line = usize::try_from(line).ok()?.checked_sub(1)?;
     let column = usize::try_from(column).ok()?;
-    let before: usize = sql.split('\n').take(line).map(|l| l.chars().count() + 1).sum();
+    let before: usize = sql
+        .split('\n')
+        .take(line)
+        .map(|l| l.chars().count() + 1)
+        .sum();
     Some(before + column)
 }
 
@@ -53,12 +57,18 @@ mod tests {
             message: "x".into(),
             position: Some((1, 8)),
         };
-        assert_eq!(from_sql_error(&error, "SELECT FROM").position.as_deref(), Some("8"));
+        assert_eq!(
+            from_sql_error(&error, "SELECT FROM").position.as_deref(),
+            Some("8")
+        );
         let unique = isodb::Error::UniqueViolation {
             constraint: "t_pkey".into(),
             detail: "Key (id)=(1) already exists.".into(),
         };
         let info = from_sql_error(&unique, "");
-        assert_eq!((info.code.as_str(), info.detail.as_deref()), ("23505", Some("Key (id)=(1) already exists.")));
+        assert_eq!(
+            (info.code.as_str(), info.detail.as_deref()),
+            ("23505", Some("Key (id)=(1) already exists."))
+        );
     }
 }

@@ -26,7 +26,9 @@ use futures::SinkExt;
 use isodb::types::pg_type::{PgType, UNKNOWN_OID};
 use isodb::{Column, DataType, Value};
 use pgwire::error::{ErrorInfo, PgWireError};
-use pgwire::messages::data::{DataRow, FieldDescription, NoData, ParameterDescription, RowDescription};
+use pgwire::messages::data::{
+    DataRow, FieldDescription, NoData, ParameterDescription, RowDescription,
+};
 use pgwire::messages::extendedquery::{
     Bind, BindComplete, Close, CloseComplete, Describe, Execute, Parse, ParseComplete,
     PortalSuspended, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
@@ -38,7 +40,9 @@ use crate::server::Socket;
 use crate::server::connection::{Connection, Pending, Portal, Statement, send_error};
 use crate::server::errors::{ERROR, from_sql_error, info};
 use crate::server::simple::is_empty_query;
-use crate::server::types::{BINARY, TEXT, WireError, column_oid, column_size, put_value, read_param};
+use crate::server::types::{
+    BINARY, TEXT, WireError, column_oid, column_size, put_value, read_param,
+};
 
 /// A RowDescription of `columns` sent in `formats`.
 pub fn row_description(columns: &[Column], formats: &[i16]) -> RowDescription {
@@ -62,7 +66,11 @@ pub fn row_description(columns: &[Column], formats: &[i16]) -> RowDescription {
 }
 
 /// One DataRow.
-pub fn data_row(values: &[Value], columns: &[Column], formats: &[i16]) -> Result<DataRow, WireError> {
+pub fn data_row(
+    values: &[Value],
+    columns: &[Column],
+    formats: &[i16],
+) -> Result<DataRow, WireError> {
     let mut data = BytesMut::with_capacity(values.len() * 8);
     for ((value, column), &format) in values.iter().zip(columns).zip(formats) {
         put_value(&mut data, value, column.data_type, format)?;
@@ -88,8 +96,12 @@ pub async fn message(
     let outcome = match message {
         PgWireFrontendMessage::Parse(parse) => parse_statement(connection, socket, parse).await?,
         PgWireFrontendMessage::Bind(bind) => bind_portal(connection, socket, bind).await?,
-        PgWireFrontendMessage::Describe(describe) => describe_target(connection, socket, describe).await?,
-        PgWireFrontendMessage::Execute(execute) => execute_portal(connection, socket, execute).await?,
+        PgWireFrontendMessage::Describe(describe) => {
+            describe_target(connection, socket, describe).await?
+        }
+        PgWireFrontendMessage::Execute(execute) => {
+            execute_portal(connection, socket, execute).await?
+        }
         PgWireFrontendMessage::Close(close) => close_target(connection, socket, close).await?,
         _ => Ok(()),
     };
@@ -112,17 +124,28 @@ pub async fn sync(connection: &mut Connection, socket: &mut Socket) -> Result<()
 
 type Outcome = Result<(), ErrorInfo>;
 
-async fn parse_statement(connection: &mut Connection, socket: &mut Socket, parse: Parse) -> Result<Outcome, PgWireError> {
+async fn parse_statement(
+    connection: &mut Connection,
+    socket: &mut Socket,
+    parse: Parse,
+) -> Result<Outcome, PgWireError> {
     let name = name_of(&parse.name);
     if !name.is_empty() && connection.statements.contains_key(&name) {
-        return Ok(Err(info(ERROR, "42P05", format!("prepared statement \"{name}\" already exists"))));
+        return Ok(Err(info(
+            ERROR,
+            "42P05",
+            format!("prepared statement \"{name}\" already exists"),
+        )));
     }
     for (i, &oid) in parse.type_oids.iter().enumerate() {
         if oid != 0 && PgType::by_oid(oid).is_none() {
             return Ok(Err(info(
                 ERROR,
                 "0A000",
-                format!("parameter ${} has type OID {oid}, which isodb does not support", i + 1),
+                format!(
+                    "parameter ${} has type OID {oid}, which isodb does not support",
+                    i + 1
+                ),
             )));
         }
     }
@@ -191,7 +214,11 @@ fn check_format_count(codes: &[i16], count: usize, what: &str) -> Outcome {
     }
 }
 
-async fn bind_portal(connection: &mut Connection, socket: &mut Socket, bind: Bind) -> Result<Outcome, PgWireError> {
+async fn bind_portal(
+    connection: &mut Connection,
+    socket: &mut Socket,
+    bind: Bind,
+) -> Result<Outcome, PgWireError> {
     let statement_name = name_of(&bind.statement_name);
     let portal_name = name_of(&bind.portal_name);
     let Some(statement) = connection.statements.get(&statement_name).cloned() else {
@@ -202,7 +229,11 @@ async fn bind_portal(connection: &mut Connection, socket: &mut Socket, bind: Bin
         )));
     };
     if !portal_name.is_empty() && connection.portals.contains_key(&portal_name) {
-        return Ok(Err(info(ERROR, "42P03", format!("cursor \"{portal_name}\" already exists"))));
+        return Ok(Err(info(
+            ERROR,
+            "42P03",
+            format!("cursor \"{portal_name}\" already exists"),
+        )));
     }
     let expected = statement.param_oids.len();
     if bind.parameters.len() != expected {
@@ -214,7 +245,11 @@ async fn bind_portal(connection: &mut Connection, socket: &mut Socket, bind: Bin
     if let Err(error) = check_format_count(&bind.parameter_format_codes, expected, "parameter") {
         return Ok(Err(error));
     }
-    if let Err(error) = check_format_count(&bind.result_column_format_codes, statement.columns.len(), "result") {
+    if let Err(error) = check_format_count(
+        &bind.result_column_format_codes,
+        statement.columns.len(),
+        "result",
+    ) {
         return Ok(Err(error));
     }
     let mut params = Vec::with_capacity(expected);
@@ -254,28 +289,47 @@ async fn describe_target(
     let (columns, formats) = match describe.target_type {
         TARGET_TYPE_BYTE_STATEMENT => {
             let Some(statement) = connection.statements.get(&name) else {
-                return Ok(Err(info(ERROR, "26000", format!("prepared statement \"{name}\" does not exist"))));
+                return Ok(Err(info(
+                    ERROR,
+                    "26000",
+                    format!("prepared statement \"{name}\" does not exist"),
+                )));
             };
             socket
-                .feed(PgWireBackendMessage::ParameterDescription(ParameterDescription::new(
-                    statement.param_oids.clone(),
-                )))
+                .feed(PgWireBackendMessage::ParameterDescription(
+                    ParameterDescription::new(statement.param_oids.clone()),
+                ))
                 .await?;
-            (statement.columns.clone(), vec![TEXT; statement.columns.len()])
+            (
+                statement.columns.clone(),
+                vec![TEXT; statement.columns.len()],
+            )
         }
         TARGET_TYPE_BYTE_PORTAL => {
             let Some(portal) = connection.portals.get(&name) else {
-                return Ok(Err(info(ERROR, "34000", format!("portal \"{name}\" does not exist"))));
+                return Ok(Err(info(
+                    ERROR,
+                    "34000",
+                    format!("portal \"{name}\" does not exist"),
+                )));
             };
             (portal.statement.columns.clone(), portal.formats.clone())
         }
-        other => return Ok(Err(protocol_error(format!("invalid DESCRIBE message subtype {other}")))),
+        other => {
+            return Ok(Err(protocol_error(format!(
+                "invalid DESCRIBE message subtype {other}"
+            ))));
+        }
     };
     if columns.is_empty() {
-        socket.feed(PgWireBackendMessage::NoData(NoData::new())).await?;
+        socket
+            .feed(PgWireBackendMessage::NoData(NoData::new()))
+            .await?;
     } else {
         socket
-            .feed(PgWireBackendMessage::RowDescription(row_description(&columns, &formats)))
+            .feed(PgWireBackendMessage::RowDescription(row_description(
+                &columns, &formats,
+            )))
             .await?;
     }
     Ok(Ok(()))
@@ -288,14 +342,24 @@ fn sync_follows(socket: &Socket) -> bool {
     buffered.len() >= 5 && buffered[0] == b'S' && buffered[1..5] == [0, 0, 0, 4]
 }
 
-async fn execute_portal(connection: &mut Connection, socket: &mut Socket, execute: Execute) -> Result<Outcome, PgWireError> {
+async fn execute_portal(
+    connection: &mut Connection,
+    socket: &mut Socket,
+    execute: Execute,
+) -> Result<Outcome, PgWireError> {
     let name = name_of(&execute.name);
     let Some(portal) = connection.portals.get_mut(&name) else {
-        return Ok(Err(info(ERROR, "34000", format!("portal \"{name}\" does not exist"))));
+        return Ok(Err(info(
+            ERROR,
+            "34000",
+            format!("portal \"{name}\" does not exist"),
+        )));
     };
     let Some(prepared) = portal.statement.prepared.clone() else {
         socket
-            .feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()))
+            .feed(PgWireBackendMessage::EmptyQueryResponse(
+                EmptyQueryResponse::new(),
+            ))
             .await?;
         return Ok(Ok(()));
     };
@@ -311,7 +375,9 @@ async fn execute_portal(connection: &mut Connection, socket: &mut Socket, execut
             Ok(done) => {
                 if done.rows.columns().is_empty() {
                     socket
-                        .feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(done.tag)))
+                        .feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(
+                            done.tag,
+                        )))
                         .await?;
                     return Ok(Ok(()));
                 }
@@ -327,7 +393,10 @@ async fn execute_portal(connection: &mut Connection, socket: &mut Socket, execut
     let Some(pending) = portal.pending.as_mut() else {
         return Ok(Ok(()));
     };
-    let limit = usize::try_from(execute.max_rows).ok().filter(|&n| n > 0).unwrap_or(usize::MAX);
+    let limit = usize::try_from(execute.max_rows)
+        .ok()
+        .filter(|&n| n > 0)
+        .unwrap_or(usize::MAX);
     let columns = pending.rows.columns().to_vec();
     let available = pending.rows.len() - pending.sent;
     let count = available.min(limit);
@@ -349,13 +418,19 @@ async fn execute_portal(connection: &mut Connection, socket: &mut Socket, execut
             pending.tag.clone()
         };
         socket
-            .feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(tag)))
+            .feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(
+                tag,
+            )))
             .await?;
     }
     Ok(Ok(()))
 }
 
-async fn close_target(connection: &mut Connection, socket: &mut Socket, close: Close) -> Result<Outcome, PgWireError> {
+async fn close_target(
+    connection: &mut Connection,
+    socket: &mut Socket,
+    close: Close,
+) -> Result<Outcome, PgWireError> {
     let name = name_of(&close.name);
     match close.target_type {
         TARGET_TYPE_BYTE_STATEMENT => {
@@ -364,7 +439,11 @@ async fn close_target(connection: &mut Connection, socket: &mut Socket, close: C
         TARGET_TYPE_BYTE_PORTAL => {
             connection.portals.remove(&name);
         }
-        other => return Ok(Err(protocol_error(format!("invalid CLOSE message subtype {other}")))),
+        other => {
+            return Ok(Err(protocol_error(format!(
+                "invalid CLOSE message subtype {other}"
+            ))));
+        }
     }
     socket
         .feed(PgWireBackendMessage::CloseComplete(CloseComplete::new()))

@@ -350,9 +350,7 @@ pub fn serve(server: Server, runtime: &tokio::runtime::Runtime) {
 
 /// SIGTERM as a stream of notifications (never fires where it cannot be installed).
 fn terminate_signal() -> TerminateSignal {
-    TerminateSignal(
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
-    )
+    TerminateSignal(tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok())
 }
 
 struct TerminateSignal(Option<tokio::signal::unix::Signal>);

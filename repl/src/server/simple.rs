@@ -12,11 +12,11 @@ use pgwire::error::{ErrorInfo, PgWireError};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::response::{CommandComplete, EmptyQueryResponse};
 
+use crate::server::Socket;
 use crate::server::connection::{Connection, send_error};
 use crate::server::errors::{ERROR, from_sql_error, info};
 use crate::server::extended::{data_row, row_description};
 use crate::server::types::TEXT;
-use crate::server::Socket;
 
 /// True for a query of only whitespace and semicolons (and comments).
 pub fn is_empty_query(sql: &str) -> bool {
@@ -48,23 +48,33 @@ pub async fn send_completion(
             }
         }
         socket
-            .feed(PgWireBackendMessage::RowDescription(row_description(columns, &formats)))
+            .feed(PgWireBackendMessage::RowDescription(row_description(
+                columns, &formats,
+            )))
             .await?;
         for row in encoded {
             socket.feed(PgWireBackendMessage::DataRow(row)).await?;
         }
     }
     socket
-        .feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(done.tag.clone())))
+        .feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(
+            done.tag.clone(),
+        )))
         .await?;
     Ok(Ok(()))
 }
 
 /// Runs a Query message.
-pub async fn query(connection: &mut Connection, socket: &mut Socket, sql: &str) -> Result<(), PgWireError> {
+pub async fn query(
+    connection: &mut Connection,
+    socket: &mut Socket,
+    sql: &str,
+) -> Result<(), PgWireError> {
     if is_empty_query(sql) {
         socket
-            .feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()))
+            .feed(PgWireBackendMessage::EmptyQueryResponse(
+                EmptyQueryResponse::new(),
+            ))
             .await?;
         return connection.ready(socket).await;
     }

@@ -31,7 +31,9 @@ use pgwire::api::{ClientInfo, PgWireConnectionState};
 use pgwire::error::{ErrorInfo, PgWireError};
 use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::response::{ReadyForQuery, TransactionStatus};
-use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus, SecretKey, Startup};
+use pgwire::messages::startup::{
+    Authentication, BackendKeyData, ParameterStatus, SecretKey, Startup,
+};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage, ProtocolVersion};
 
 use crate::server::errors::{FATAL, info};
@@ -98,7 +100,11 @@ async fn start_inner(socket: &mut Socket, shared: &Arc<Shared>) -> Result<Starte
         PgWireFrontendMessage::CancelRequest(cancel) => return Ok(Started::Cancel(cancel)),
         PgWireFrontendMessage::Startup(startup) => startup,
         _ => {
-            return Err(Refused::Error(info(FATAL, "08P01", "expected a startup packet")));
+            return Err(Refused::Error(info(
+                FATAL,
+                "08P01",
+                "expected a startup packet",
+            )));
         }
     };
     protocol_negotiation(socket, &startup).await?;
@@ -198,7 +204,8 @@ async fn authenticate(socket: &mut Socket, shared: &Arc<Shared>) -> Result<(), R
 /// `client_encoding`, `DateStyle`, `options=-c name=value`, ...) to the
 /// session, refusing unknown ones with FATAL as PostgreSQL does.
 fn apply_startup_parameters(session: &mut Session, startup: &Startup) -> Result<(), Refused> {
-    let fatal = |error: isodb::Error| Refused::Error(info(FATAL, error.sqlstate(), error.to_string()));
+    let fatal =
+        |error: isodb::Error| Refused::Error(info(FATAL, error.sqlstate(), error.to_string()));
     for (name, value) in &startup.parameters {
         match name.as_str() {
             "user" | "database" | "replication" => {}
@@ -220,7 +227,9 @@ fn command_line_options(options: &str) -> Vec<(String, String)> {
     while let Some(word) = words.next() {
         let setting = match word {
             "-c" => words.next(),
-            other => other.strip_prefix("--").or_else(|| other.strip_prefix("-c")),
+            other => other
+                .strip_prefix("--")
+                .or_else(|| other.strip_prefix("-c")),
         };
         if let Some((name, value)) = setting.and_then(|s| s.split_once('=')) {
             pairs.push((name.replace('-', "_"), value.to_string()));
@@ -232,9 +241,9 @@ fn command_line_options(options: &str) -> Vec<(String, String)> {
 /// The secret key of a new backend, as the protocol version wants it.
 pub fn secret_key(version: ProtocolVersion, random: &[u8; 32]) -> SecretKey {
     match version {
-        ProtocolVersion::PROTOCOL3_0 => {
-            SecretKey::I32(i32::from_be_bytes([random[0], random[1], random[2], random[3]]))
-        }
+        ProtocolVersion::PROTOCOL3_0 => SecretKey::I32(i32::from_be_bytes([
+            random[0], random[1], random[2], random[3],
+        ])),
         _ => SecretKey::Bytes(bytes::Bytes::copy_from_slice(random)),
     }
 }

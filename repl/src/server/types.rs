@@ -157,7 +157,11 @@ pub fn read_param(
 fn read_binary(index: usize, bytes: &[u8], pg: PgType) -> Result<Value, WireError> {
     let bad = || WireError::BadBinary(index + 1);
     let fixed = |n: usize| -> Result<&[u8], WireError> {
-        if bytes.len() == n { Ok(bytes) } else { Err(bad()) }
+        if bytes.len() == n {
+            Ok(bytes)
+        } else {
+            Err(bad())
+        }
     };
     Ok(match pg.name {
         "bool" => Value::Boolean(fixed(1)?[0] != 0),
@@ -209,23 +213,57 @@ mod tests {
                 assert_eq!(back, value, "{value:?} in format {format}");
             }
         }
-        assert_eq!(encoded(Value::Boolean(false), Some(DataType::Boolean), TEXT), b"\0\0\0\x01f");
-        assert_eq!(encoded(Value::Null, Some(DataType::Integer), BINARY), [0xff; 4]);
+        assert_eq!(
+            encoded(Value::Boolean(false), Some(DataType::Boolean), TEXT),
+            b"\0\0\0\x01f"
+        );
+        assert_eq!(
+            encoded(Value::Null, Some(DataType::Integer), BINARY),
+            [0xff; 4]
+        );
     }
 
     #[test]
     fn parameters_follow_their_declared_type() {
-        assert_eq!(read_param(0, Some(&7i32.to_be_bytes()), BINARY, 23, None).ok(), Some(Value::Integer(7)));
-        assert_eq!(read_param(0, Some(&3i16.to_be_bytes()), BINARY, 21, None).ok(), Some(Value::Integer(3)));
-        assert_eq!(read_param(0, Some(b"12"), TEXT, 0, Some(DataType::Integer)).ok(), Some(Value::Integer(12)));
-        assert_eq!(read_param(0, Some(b"12"), TEXT, 0, None).ok(), Some(Value::Text("12".into())));
-        assert_eq!(read_param(0, Some(b"t"), TEXT, 16, None).ok(), Some(Value::Boolean(true)));
-        assert_eq!(read_param(0, None, BINARY, 20, None).ok(), Some(Value::Null));
+        assert_eq!(
+            read_param(0, Some(&7i32.to_be_bytes()), BINARY, 23, None).ok(),
+            Some(Value::Integer(7))
+        );
+        assert_eq!(
+            read_param(0, Some(&3i16.to_be_bytes()), BINARY, 21, None).ok(),
+            Some(Value::Integer(3))
+        );
+        assert_eq!(
+            read_param(0, Some(b"12"), TEXT, 0, Some(DataType::Integer)).ok(),
+            Some(Value::Integer(12))
+        );
+        assert_eq!(
+            read_param(0, Some(b"12"), TEXT, 0, None).ok(),
+            Some(Value::Text("12".into()))
+        );
+        assert_eq!(
+            read_param(0, Some(b"t"), TEXT, 16, None).ok(),
+            Some(Value::Boolean(true))
+        );
+        assert_eq!(
+            read_param(0, None, BINARY, 20, None).ok(),
+            Some(Value::Null)
+        );
         let short = read_param(1, Some(&[0, 1]), BINARY, 20, None).expect_err("too short");
         assert_eq!(short.sqlstate(), "08P01");
         let bad_text = read_param(0, Some(b"x"), TEXT, 20, None).expect_err("not a number");
         assert_eq!(bad_text.sqlstate(), "22P02");
-        assert_eq!(read_param(0, Some(b"x"), TEXT, 600, None).expect_err("point").sqlstate(), "0A000");
-        assert_eq!(read_param(0, Some(b"x"), 2, 25, None).expect_err("format").sqlstate(), "08P01");
+        assert_eq!(
+            read_param(0, Some(b"x"), TEXT, 600, None)
+                .expect_err("point")
+                .sqlstate(),
+            "0A000"
+        );
+        assert_eq!(
+            read_param(0, Some(b"x"), 2, 25, None)
+                .expect_err("format")
+                .sqlstate(),
+            "08P01"
+        );
     }
 }
