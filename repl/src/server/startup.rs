@@ -121,7 +121,14 @@ async fn start_inner(socket: &mut Socket, shared: &Arc<Shared>) -> Result<Starte
         .get("database")
         .cloned()
         .unwrap_or_else(|| user.clone());
-    authenticate(socket, shared).await?;
+    authenticate(socket, shared).await.map_err(|refused| match refused {
+        Refused::Error(error) if error.code == "28P01" => Refused::Error(info(
+            FATAL,
+            "28P01",
+            format!("password authentication failed for user \"{user}\""),
+        )),
+        other => other,
+    })?;
     let mut session = shared.db.session();
     session.set_identity(&user, &database);
     apply_startup_parameters(&mut session, &startup)?;
