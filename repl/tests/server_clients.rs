@@ -16,6 +16,9 @@ use postgres::error::SqlState;
 use postgres::{IsolationLevel, NoTls};
 use server_common::{RawClient, TestServer};
 
+/// A row of every type isodb has: integer, boolean, double, text.
+type Typed<T> = (i64, Option<bool>, Option<f64>, Option<T>);
+
 fn code(error: &postgres::Error) -> String {
     error
         .as_db_error()
@@ -39,7 +42,7 @@ fn prepared_statements_carry_every_type_both_ways() {
         .map(|t| t.name().to_string())
         .collect();
     assert_eq!(types, ["int8", "bool", "float8", "text"]);
-    let rows: [(i64, Option<bool>, Option<f64>, Option<&str>); 3] = [
+    let rows: [Typed<&str>; 3] = [
         (1, Some(true), Some(0.1), Some("héllo")),
         (i64::MIN, Some(false), Some(f64::INFINITY), Some("")),
         (i64::MAX, None, None, None),
@@ -51,7 +54,7 @@ fn prepared_statements_carry_every_type_both_ways() {
         );
     }
     // Binary results (what the postgres crate asks for).
-    let got: Vec<(i64, Option<bool>, Option<f64>, Option<String>)> = client
+    let got: Vec<Typed<String>> = client
         .query(
             "SELECT id, b, f, t FROM v WHERE id >= $1 ORDER BY id",
             &[&i64::MIN],
@@ -437,7 +440,10 @@ fn portals_honour_row_limits_and_tags_and_states_are_exact() {
 #[test]
 fn stock_client_startup_chatter_works() {
     let server = TestServer::start(&[]);
-    let raw = RawClient::connect(server.addr);
+    let mut raw = RawClient::connect(server.addr);
+    // BackendKeyData names the backend as pg_backend_pid() does.
+    let pid = raw.backend_pid.expect("BackendKeyData").to_string();
+    assert_eq!(raw.column("SELECT pg_backend_pid()"), [Some(pid)]);
     let reported: Vec<&str> = raw.parameters.iter().map(|(k, _)| k.as_str()).collect();
     for name in [
         "server_version",

@@ -18,7 +18,11 @@ fn python() -> PathBuf {
         return python.into();
     }
     let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/psycopg-venv/bin/python");
-    if venv.exists() { venv } else { "python3".into() }
+    if venv.exists() {
+        venv
+    } else {
+        "python3".into()
+    }
 }
 
 #[test]

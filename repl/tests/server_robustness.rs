@@ -64,7 +64,10 @@ fn bad_bytes_end_only_their_own_connection() {
     let mut message = frame(b'Q', b"SELECT 1\0");
     message.truncate(6);
     truncated.write(&message);
-    truncated.stream.shutdown(Shutdown::Write).expect("half close");
+    truncated
+        .stream
+        .shutdown(Shutdown::Write)
+        .expect("half close");
     assert_eq!(fatal_code(&mut truncated), "08P01");
 
     // A message claiming 2 GiB.
@@ -89,7 +92,10 @@ fn bad_bytes_end_only_their_own_connection() {
     sloppy.parse("s", "SELECT $1::int", &[]);
     sloppy.bind("", "s", &[0, 0, 0], &[Some(b"1")], &[]);
     sloppy.sync();
-    assert_eq!(sloppy.summaries(), ["ParseComplete", "Error 08P01", "Ready I"]);
+    assert_eq!(
+        sloppy.summaries(),
+        ["ParseComplete", "Error 08P01", "Ready I"]
+    );
     assert_eq!(sloppy.column("SELECT 2"), [Some("2".to_string())]);
 
     still_serving(&server, &mut witness);
@@ -111,11 +117,14 @@ fn soak_duration() -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_connections_of_transfers_keep_the_total_and_bounded_memory() {
     let server = Arc::new(TestServer::start(&["--max-connections", "128"]));
-    let (setup, connection) = tokio_postgres::connect(&server.config("setup"), tokio_postgres::NoTls)
-        .await
-        .expect("connect");
+    let (setup, connection) =
+        tokio_postgres::connect(&server.config("setup"), tokio_postgres::NoTls)
+            .await
+            .expect("connect");
     tokio::spawn(connection);
-    let values: Vec<String> = (0..ACCOUNTS).map(|i| format!("({i}, {START_BALANCE})")).collect();
+    let values: Vec<String> = (0..ACCOUNTS)
+        .map(|i| format!("({i}, {START_BALANCE})"))
+        .collect();
     setup
         .batch_execute(&format!(
             "CREATE TABLE account (id INT PRIMARY KEY, balance INT NOT NULL); INSERT INTO account VALUES {}",
@@ -131,10 +140,12 @@ async fn a_hundred_connections_of_transfers_keep_the_total_and_bounded_memory() 
         let server = Arc::clone(&server);
         let committed = Arc::clone(&committed);
         workers.push(tokio::spawn(async move {
-            let (client, connection) =
-                tokio_postgres::connect(&server.config(&format!("w{worker}")), tokio_postgres::NoTls)
-                    .await
-                    .expect("connect");
+            let (client, connection) = tokio_postgres::connect(
+                &server.config(&format!("w{worker}")),
+                tokio_postgres::NoTls,
+            )
+            .await
+            .expect("connect");
             tokio::spawn(connection);
             let debit = client
                 .prepare("UPDATE account SET balance = balance - $1 WHERE id = $2")
@@ -146,12 +157,16 @@ async fn a_hundred_connections_of_transfers_keep_the_total_and_bounded_memory() 
                 .expect("prepare");
             let mut n = worker;
             while Instant::now() < deadline {
-                n = n.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                n = n
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let from = (n >> 33) as i64 % ACCOUNTS;
                 let to = (from + 1 + (n >> 40) as i64 % (ACCOUNTS - 1)) % ACCOUNTS;
                 let amount = 1 + (n >> 50) as i64 % 10;
                 let attempt = async {
-                    client.batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE").await?;
+                    client
+                        .batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+                        .await?;
                     client.execute(&debit, &[&amount, &from]).await?;
                     client.execute(&credit, &[&amount, &to]).await?;
                     client.batch_execute("COMMIT").await
@@ -161,7 +176,10 @@ async fn a_hundred_connections_of_transfers_keep_the_total_and_bounded_memory() 
                         committed.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(error) => {
-                        let code = error.code().map(|c| c.code().to_string()).unwrap_or_default();
+                        let code = error
+                            .code()
+                            .map(|c| c.code().to_string())
+                            .unwrap_or_default();
                         assert!(
                             matches!(code.as_str(), "40001" | "40P01"),
                             "unexpected error: {error}"
@@ -186,7 +204,10 @@ async fn a_hundred_connections_of_transfers_keep_the_total_and_bounded_memory() 
         .expect("sum")
         .get(0);
     assert_eq!(total, ACCOUNTS * START_BALANCE, "the bank total is intact");
-    assert!(committed.load(Ordering::Relaxed) > 100, "transfers committed");
+    assert!(
+        committed.load(Ordering::Relaxed) > 100,
+        "transfers committed"
+    );
     // Memory is bounded: the second half of the run grew no more than
     // 64 MiB beyond the first half's peak.
     let half = samples.len() / 2;

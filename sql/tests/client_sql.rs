@@ -1,11 +1,12 @@
 //! The parts of the session a PostgreSQL server uses: command tags,
-//! statement descriptions with inferred parameter types, and implicit
+//! statement descriptions with inferred parameter types, implicit
 //! transaction blocks (several statements of one message as one
-//! transaction).
+//! transaction), and backend pids (`pg_backend_pid()`,
+//! `pg_blocking_pids()`).
 
 mod common;
 
-use common::{first, open};
+use common::{first, in_thread, open, receive, wait_until_blocked};
 use isodb::{DataType, Session, TransactionState, Value};
 
 fn run_all(session: &mut Session, sql: &str) -> Vec<Result<String, String>> {
@@ -159,4 +160,54 @@ fn describe_infers_parameter_types_from_their_use() {
         )
         .expect("insert");
     assert_eq!(done.tag, "INSERT 0 1");
+}
+
+#[test]
+fn backend_pids_name_sessions_and_who_blocks_whom() {
+    let db = open();
+    let mut holder = db.session();
+    let waiter = db.session();
+    let mut observer = db.session();
+    let (holder_pid, waiter_pid) = (holder.backend_pid(), waiter.backend_pid());
+    assert_ne!(holder_pid, waiter_pid);
+    assert_eq!(
+        first::<i64>(&mut holder, "SELECT pg_backend_pid()"),
+        i64::from(holder_pid)
+    );
+    holder
+        .execute("CREATE TABLE t (id INT PRIMARY KEY, v INT); INSERT INTO t VALUES (1, 0)")
+        .expect("setup");
+    let blocking = |observer: &mut Session, pid: i32| {
+        first::<String>(observer, &format!("SELECT pg_blocking_pids({pid})"))
+    };
+    assert_eq!(blocking(&mut observer, waiter_pid), "{}");
+    holder
+        .execute("BEGIN; UPDATE t SET v = 1 WHERE id = 1")
+        .expect("hold the row");
+    let handle = waiter.cancel_handle();
+    let rx = in_thread(waiter, |s| s.execute("UPDATE t SET v = 2 WHERE id = 1"));
+    wait_until_blocked(&db, &handle);
+    assert_eq!(
+        blocking(&mut observer, waiter_pid),
+        format!("{{{holder_pid}}}")
+    );
+    assert_eq!(db.blocking_pids(waiter_pid), vec![holder_pid]);
+    // The holder waits for no one; an unknown pid blocks on no one.
+    assert_eq!(blocking(&mut observer, holder_pid), "{}");
+    assert_eq!(blocking(&mut observer, 999_999), "{}");
+    assert_eq!(
+        first::<String>(
+            &mut observer,
+            &format!("SELECT array_to_string(pg_blocking_pids({waiter_pid}), ',')")
+        ),
+        holder_pid.to_string()
+    );
+    holder.execute("ROLLBACK").expect("rollback");
+    let (waiter, result) = receive(&rx);
+    assert_eq!(result.expect("the update went on"), 1);
+    assert_eq!(blocking(&mut observer, waiter_pid), "{}");
+    // A dropped session's pid names nobody; a new session gets a new pid.
+    drop(waiter);
+    let fresh = db.session();
+    assert!(fresh.backend_pid() != waiter_pid && fresh.backend_pid() != holder_pid);
 }

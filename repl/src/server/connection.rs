@@ -178,7 +178,7 @@ async fn serve(stream: std::net::TcpStream, shared: Arc<Shared>) {
             return;
         }
         Err(Refused::Error(error)) => {
-            close_with(&mut socket, error).await;
+            close_with(&mut socket, *error).await;
             return;
         }
         Err(Refused::Gone) => return,
@@ -221,7 +221,7 @@ async fn next_message(connection: &Connection, socket: &mut Socket, shared: &Sha
     let idle_deadline = connection
         .session
         .idle_in_transaction_deadline()
-        .map(|deadline| Instant::from_std(deadline));
+        .map(Instant::from_std);
     let idle = async {
         match idle_deadline {
             Some(deadline) => tokio::time::sleep_until(deadline).await,

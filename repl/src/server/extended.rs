@@ -201,15 +201,17 @@ fn format_of(codes: &[i16], i: usize) -> i16 {
     }
 }
 
-fn check_format_count(codes: &[i16], count: usize, what: &str) -> Outcome {
+fn check_format_count(codes: &[i16], count: usize, what: &str) -> Result<(), Box<ErrorInfo>> {
     if codes.len() > 1 && codes.len() != count {
-        return Err(protocol_error(format!(
+        return Err(Box::new(protocol_error(format!(
             "bind message has {} {what} formats but {count} {what}s",
             codes.len()
-        )));
+        ))));
     }
     match codes.iter().find(|&&c| c != TEXT && c != BINARY) {
-        Some(code) => Err(protocol_error(format!("unsupported format code: {code}"))),
+        Some(code) => Err(Box::new(protocol_error(format!(
+            "unsupported format code: {code}"
+        )))),
         None => Ok(()),
     }
 }
@@ -243,14 +245,14 @@ async fn bind_portal(
         ))));
     }
     if let Err(error) = check_format_count(&bind.parameter_format_codes, expected, "parameter") {
-        return Ok(Err(error));
+        return Ok(Err(*error));
     }
     if let Err(error) = check_format_count(
         &bind.result_column_format_codes,
         statement.columns.len(),
         "result",
     ) {
-        return Ok(Err(error));
+        return Ok(Err(*error));
     }
     let mut params = Vec::with_capacity(expected);
     for (i, bytes) in bind.parameters.iter().enumerate() {

@@ -35,7 +35,7 @@ mod types;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -120,7 +120,6 @@ pub struct Shared {
     tls: Option<TlsAcceptor>,
     cancel_keys: Mutex<CancelKeys>,
     active: AtomicUsize,
-    next_pid: AtomicI32,
     random: SystemRandom,
     shutdown: watch::Receiver<bool>,
 }
@@ -132,9 +131,9 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// A fresh process id and secret key for a backend.
-    fn new_backend_key(&self, version: ProtocolVersion) -> (i32, SecretKey) {
-        let pid = self.next_pid.fetch_add(1, Ordering::Relaxed);
+    /// The backend key of a session: its backend pid (what
+    /// `pg_backend_pid()` answers) and a fresh secret key.
+    fn new_backend_key(&self, pid: i32, version: ProtocolVersion) -> (i32, SecretKey) {
         let mut random = [0u8; 32];
         // SystemRandom only fails when the OS has no randomness at all.
         let _ = self.random.fill(&mut random);
@@ -209,11 +208,14 @@ mod auth {
 
     use super::Passwords;
 
+    /// A user's (salt, salted password).
+    type Salted = (Vec<u8>, Vec<u8>);
+
     /// Answers SCRAM with each user's salted password.
     #[derive(Debug)]
     pub struct PasswordSource {
         passwords: Passwords,
-        salted: Mutex<HashMap<String, (Vec<u8>, Vec<u8>)>>,
+        salted: Mutex<HashMap<String, Salted>>,
     }
 
     impl PasswordSource {
@@ -278,7 +280,6 @@ impl Server {
             tls,
             cancel_keys: Mutex::new(HashMap::new()),
             active: AtomicUsize::new(0),
-            next_pid: AtomicI32::new(std::process::id() as i32 % 100_000 * 1000 + 1),
             random: SystemRandom::new(),
             shutdown: watcher,
         });

@@ -53,16 +53,23 @@ pub enum Started {
 /// Why a connection ended before its session began.
 pub enum Refused {
     /// Tell the client this, then close.
-    Error(ErrorInfo),
+    Error(Box<ErrorInfo>),
     /// The client went away, or sent bytes that are not the protocol.
     Gone,
+}
+
+impl Refused {
+    /// Refused with `error`.
+    pub fn error(error: ErrorInfo) -> Refused {
+        Refused::Error(Box::new(error))
+    }
 }
 
 impl From<PgWireError> for Refused {
     fn from(error: PgWireError) -> Refused {
         match error {
             PgWireError::IoError(_) => Refused::Gone,
-            other => Refused::Error(other.into()),
+            other => Refused::error(other.into()),
         }
     }
 }
@@ -79,7 +86,7 @@ async fn next(socket: &mut Socket) -> Result<PgWireFrontendMessage, Refused> {
     match socket.next().await {
         Some(Ok(message)) => Ok(message),
         Some(Err(PgWireError::IoError(_))) | None => Err(Refused::Gone),
-        Some(Err(error)) => Err(Refused::Error(info(
+        Some(Err(error)) => Err(Refused::error(info(
             FATAL,
             "08P01",
             format!("invalid startup packet: {error}"),
@@ -91,7 +98,7 @@ async fn next(socket: &mut Socket) -> Result<PgWireFrontendMessage, Refused> {
 pub async fn start(socket: &mut Socket, shared: &Arc<Shared>) -> Result<Started, Refused> {
     match tokio::time::timeout(STARTUP_TIMEOUT, start_inner(socket, shared)).await {
         Ok(started) => started,
-        Err(_) => Err(Refused::Error(info(FATAL, "08006", "startup timed out"))),
+        Err(_) => Err(Refused::error(info(FATAL, "08006", "startup timed out"))),
     }
 }
 
@@ -100,7 +107,7 @@ async fn start_inner(socket: &mut Socket, shared: &Arc<Shared>) -> Result<Starte
         PgWireFrontendMessage::CancelRequest(cancel) => return Ok(Started::Cancel(cancel)),
         PgWireFrontendMessage::Startup(startup) => startup,
         _ => {
-            return Err(Refused::Error(info(
+            return Err(Refused::error(info(
                 FATAL,
                 "08P01",
                 "expected a startup packet",
@@ -110,7 +117,7 @@ async fn start_inner(socket: &mut Socket, shared: &Arc<Shared>) -> Result<Starte
     protocol_negotiation(socket, &startup).await?;
     save_startup_parameters_to_metadata(socket, &startup);
     let Some(user) = startup.parameters.get("user").cloned() else {
-        return Err(Refused::Error(info(
+        return Err(Refused::error(info(
             FATAL,
             "28000",
             "no PostgreSQL user name specified in startup packet",
@@ -121,18 +128,20 @@ async fn start_inner(socket: &mut Socket, shared: &Arc<Shared>) -> Result<Starte
         .get("database")
         .cloned()
         .unwrap_or_else(|| user.clone());
-    authenticate(socket, shared).await.map_err(|refused| match refused {
-        Refused::Error(error) if error.code == "28P01" => Refused::Error(info(
-            FATAL,
-            "28P01",
-            format!("password authentication failed for user \"{user}\""),
-        )),
-        other => other,
-    })?;
+    authenticate(socket, shared)
+        .await
+        .map_err(|refused| match refused {
+            Refused::Error(error) if error.code == "28P01" => Refused::error(info(
+                FATAL,
+                "28P01",
+                format!("password authentication failed for user \"{user}\""),
+            )),
+            other => other,
+        })?;
     let mut session = shared.db.session();
     session.set_identity(&user, &database);
     apply_startup_parameters(&mut session, &startup)?;
-    let key = shared.new_backend_key(socket.protocol_version());
+    let key = shared.new_backend_key(session.backend_pid(), socket.protocol_version());
     for (name, value) in session.settings().reported() {
         socket
             .feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
@@ -161,7 +170,7 @@ async fn start_inner(socket: &mut Socket, shared: &Arc<Shared>) -> Result<Starte
 async fn authenticate(socket: &mut Socket, shared: &Arc<Shared>) -> Result<(), Refused> {
     let Some(scram) = &shared.scram else {
         if !socket.socket_addr().ip().is_loopback() {
-            return Err(Refused::Error(info(
+            return Err(Refused::error(info(
                 FATAL,
                 "28000",
                 "no password is configured: only loopback clients are trusted (start the server with --password or --password-file)",
@@ -195,7 +204,7 @@ async fn authenticate(socket: &mut Socket, shared: &Arc<Shared>) -> Result<(), R
             AuthOutcome::InProgress => {
                 let PgWireFrontendMessage::PasswordMessageFamily(message) = next(socket).await?
                 else {
-                    return Err(Refused::Error(info(
+                    return Err(Refused::error(info(
                         FATAL,
                         "08P01",
                         "expected a SASL response",
@@ -212,7 +221,7 @@ async fn authenticate(socket: &mut Socket, shared: &Arc<Shared>) -> Result<(), R
 /// session, refusing unknown ones with FATAL as PostgreSQL does.
 fn apply_startup_parameters(session: &mut Session, startup: &Startup) -> Result<(), Refused> {
     let fatal =
-        |error: isodb::Error| Refused::Error(info(FATAL, error.sqlstate(), error.to_string()));
+        |error: isodb::Error| Refused::error(info(FATAL, error.sqlstate(), error.to_string()));
     for (name, value) in &startup.parameters {
         match name.as_str() {
             "user" | "database" | "replication" => {}

@@ -69,6 +69,11 @@ impl TestServer {
         )
     }
 
+    /// A `postgres://` URL for the shell's `--connect`.
+    pub fn url(&self, user: &str) -> String {
+        format!("postgres://{user}@127.0.0.1:{}/test", self.port())
+    }
+
     /// A blocking client.
     pub fn client(&self) -> postgres::Client {
         postgres::Client::connect(&self.config("tester"), postgres::NoTls).expect("connect")
@@ -82,6 +87,21 @@ impl TestServer {
             .args(["-TERM", &pid.to_string()])
             .status();
         self.child.wait().expect("wait for the server")
+    }
+
+    /// How many connections the server serves now: its connection threads
+    /// (Linux).
+    pub fn connections(&self) -> usize {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", self.child.id())) else {
+            return 0;
+        };
+        tasks
+            .filter_map(Result::ok)
+            .filter(|task| {
+                std::fs::read_to_string(task.path().join("comm"))
+                    .is_ok_and(|name| name.trim() == "isodb-conn")
+            })
+            .count()
     }
 
     /// The server's resident memory in KiB (Linux).
@@ -181,6 +201,8 @@ impl Message {
 pub struct RawClient {
     pub stream: TcpStream,
     pub parameters: Vec<(String, String)>,
+    /// The pid of BackendKeyData.
+    pub backend_pid: Option<i32>,
 }
 
 fn cstring(out: &mut Vec<u8>, s: &str) {
@@ -221,6 +243,7 @@ impl RawClient {
         RawClient {
             stream,
             parameters: Vec::new(),
+            backend_pid: None,
         }
     }
 
@@ -229,6 +252,15 @@ impl RawClient {
         let mut client = RawClient::connect_only(addr);
         client.write(&startup_packet("tester", 3, 0));
         for message in client.until_ready() {
+            if message.tag == b'K' && message.body.len() >= 4 {
+                let pid = [
+                    message.body[0],
+                    message.body[1],
+                    message.body[2],
+                    message.body[3],
+                ];
+                client.backend_pid = Some(i32::from_be_bytes(pid));
+            }
             if message.tag == b'S' {
                 let parts: Vec<String> = message
                     .body

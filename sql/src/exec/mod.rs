@@ -96,6 +96,9 @@ pub struct ExecContext<'a> {
     pub subquery_cache: HashMap<usize, Arc<SubqueryRows>>,
     /// Hidden row ids.
     pub row_ids: &'a RowIdAllocator,
+    /// The database (for what one session may ask about the others:
+    /// `pg_blocking_pids`).
+    pub db: &'a crate::database::Database,
     /// The statement's cancel flag and deadline.
     pub interrupt: Interrupt,
     /// The session running the statement (settings, for `current_setting`).

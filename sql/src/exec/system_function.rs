@@ -103,6 +103,7 @@ pub fn evaluate(
             | SystemFunction::CurrentDatabase
             | SystemFunction::CurrentUser
             | SystemFunction::CurrentSchema
+            | SystemFunction::BackendPid
             | SystemFunction::Description
             | SystemFunction::StatisticsColumns
             | SystemFunction::AnyOf { .. }
@@ -115,6 +116,19 @@ pub fn evaluate(
         SystemFunction::CurrentDatabase => Value::Text(ctx.session.database.to_string()),
         SystemFunction::CurrentUser => Value::Text(ctx.session.user()),
         SystemFunction::CurrentSchema => Value::Text("public".into()),
+        SystemFunction::BackendPid => Value::Integer(i64::from(ctx.session.backend_pid)),
+        SystemFunction::BlockingPids => match oid_of(&first).and_then(|p| i32::try_from(p).ok()) {
+            Some(pid) => {
+                let pids: Vec<String> = ctx
+                    .db
+                    .blocking_pids(pid)
+                    .iter()
+                    .map(i32::to_string)
+                    .collect();
+                Value::Text(format!("{{{}}}", pids.join(",")))
+            }
+            None => Value::Text("{}".into()),
+        },
         SystemFunction::CurrentSetting => {
             let name = first.to_string();
             match ctx.session.show(&name) {

@@ -69,6 +69,11 @@ pub enum SystemFunction {
     },
     /// `ARRAY(subquery)`: the subquery's first column as array text.
     ArrayOf,
+    /// `pg_backend_pid()`: the session's backend process id.
+    BackendPid,
+    /// `pg_blocking_pids(pid)`: the pids of the sessions that session
+    /// `pid` waits for, as array text (`{7}`, `{}`).
+    BlockingPids,
     /// `x op ANY (array)` (`ALL` when `all`).
     AnyOf {
         /// The comparison.
@@ -103,6 +108,8 @@ impl SystemFunction {
             }
             "pg_relation_is_publishable" => SystemFunction::RelationIsPublishable,
             "pg_get_statisticsobjdef_columns" => SystemFunction::StatisticsColumns,
+            "pg_backend_pid" => SystemFunction::BackendPid,
+            "pg_blocking_pids" => SystemFunction::BlockingPids,
             _ => return None,
         })
     }
@@ -142,6 +149,8 @@ impl SystemFunction {
             SystemFunction::RegNamespace => "regnamespace",
             SystemFunction::RegexMatch { .. } => "regex match",
             SystemFunction::ArrayOf => "array",
+            SystemFunction::BackendPid => "pg_backend_pid",
+            SystemFunction::BlockingPids => "pg_blocking_pids",
             SystemFunction::AnyOf { all: false, .. } => "ANY",
             SystemFunction::AnyOf { all: true, .. } => "ALL",
         }
@@ -153,7 +162,8 @@ impl SystemFunction {
             SystemFunction::Version
             | SystemFunction::CurrentDatabase
             | SystemFunction::CurrentUser
-            | SystemFunction::CurrentSchema => (0, 0),
+            | SystemFunction::CurrentSchema
+            | SystemFunction::BackendPid => (0, 0),
             SystemFunction::CurrentSetting => (1, 2),
             SystemFunction::UserById
             | SystemFunction::TableIsVisible
@@ -164,7 +174,8 @@ impl SystemFunction {
             | SystemFunction::RegClass
             | SystemFunction::RegType
             | SystemFunction::RegNamespace
-            | SystemFunction::ArrayOf => (1, 1),
+            | SystemFunction::ArrayOf
+            | SystemFunction::BlockingPids => (1, 1),
             SystemFunction::FormatType
             | SystemFunction::RegexMatch { .. }
             | SystemFunction::AnyOf { .. } => (2, 2),
@@ -182,6 +193,7 @@ impl SystemFunction {
             | SystemFunction::RelationIsPublishable
             | SystemFunction::RegexMatch { .. }
             | SystemFunction::AnyOf { .. } => DataType::Boolean,
+            SystemFunction::BackendPid => DataType::Integer,
             SystemFunction::RegClass | SystemFunction::RegType | SystemFunction::RegNamespace => {
                 return match first {
                     Some(DataType::Text) => Some(DataType::Integer),

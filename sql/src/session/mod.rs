@@ -53,6 +53,7 @@ mod block;
 pub mod cancel;
 mod client;
 mod control;
+pub(crate) mod registry;
 pub mod settings;
 mod show;
 
@@ -151,6 +152,14 @@ pub struct Session {
     database_name: String,
     /// When the open block last finished a statement.
     idle_since: Option<Instant>,
+    /// Its backend process id ([`registry`]).
+    pid: i32,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.db.sessions().unregister(self.pid);
+    }
 }
 
 impl std::fmt::Debug for Session {
@@ -188,16 +197,19 @@ impl Session {
     pub(crate) fn new(db: Database) -> Session {
         let level = db.options().isolation_level;
         let settings = Settings::new(db.options().lock_timeout);
+        let activity = Arc::default();
+        let pid = db.sessions().register(&activity);
         Session {
             db,
             state: BlockState::Idle,
             level,
             read_only: false,
-            activity: Arc::default(),
+            activity,
             statements: 0,
             settings,
             database_name: "isodb".into(),
             idle_since: None,
+            pid,
         }
     }
 
@@ -208,6 +220,13 @@ impl Session {
         // `session_authorization` is a known fixed parameter.
         let _ = self.settings.set_fixed("session_authorization", user);
         self.database_name = database.to_string();
+    }
+
+    /// The session's backend process id, unique among the database's open
+    /// sessions: `pg_backend_pid()`, what a server sends as BackendKeyData,
+    /// and what [`Database::blocking_pids`] takes and returns.
+    pub fn backend_pid(&self) -> i32 {
+        self.pid
     }
 
     /// The session's configuration parameters.
@@ -252,6 +271,7 @@ impl Session {
             default_level: self.level,
             default_read_only: self.read_only,
             database: &self.database_name,
+            backend_pid: self.pid,
         }
     }
 
@@ -520,6 +540,7 @@ impl Session {
             default_level: level,
             default_read_only: read_only,
             database: &self.database_name,
+            backend_pid: self.pid,
         };
         match &mut self.state {
             BlockState::Failed { .. } => Err(Error::InFailedTransaction),
@@ -679,6 +700,7 @@ impl Run<'_> {
             outer: Vec::new(),
             subquery_cache: Default::default(),
             row_ids: self.db.row_ids(),
+            db: self.db,
             interrupt: self.interrupt,
             session: self.session,
             system_catalog: None,

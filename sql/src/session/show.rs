@@ -23,6 +23,8 @@ pub struct SessionView<'a> {
     pub default_read_only: bool,
     /// The database's name.
     pub database: &'a str,
+    /// The session's backend pid (`pg_backend_pid()`).
+    pub backend_pid: i32,
 }
 
 fn on_off(value: bool) -> String {
