@@ -260,7 +260,7 @@ impl Shell {
                 Flow::Continue
             }
             Err(error) => {
-                self.complain(&format!("\\session: cannot start a thread: {error}"));
+                self.complain(&format!("\\session: cannot start the session: {error}"));
                 self.after_failure()
             }
         }

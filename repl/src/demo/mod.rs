@@ -208,7 +208,7 @@ fn play(shell: &mut Shell, demo: &Demo, level: IsolationLevel) -> Result<Run, St
             }
             Err(error) => {
                 let _ = shell.backend.execute(&format!("DROP TABLE {TABLE}"));
-                return Err(format!("cannot start a session thread: {error}"));
+                return Err(format!("cannot start a session: {error}"));
             }
         }
     }
