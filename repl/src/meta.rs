@@ -41,9 +41,12 @@ pub const META_COMMANDS: &[(&str, &str)] = &[
     ("\\sessions", "list sessions with their transaction state"),
     (
         "\\locks",
-        "show locks held and awaited (who waits for whom)",
+        "show locks held and awaited (a local database only)",
     ),
-    ("\\txns", "show open transactions and their snapshots"),
+    (
+        "\\txns",
+        "show open transactions and their snapshots (a local database only)",
+    ),
     (
         "\\cancel",
         "cancel a session's running statement: \\cancel [SESSION]",

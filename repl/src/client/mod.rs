@@ -238,6 +238,9 @@ impl Client {
         };
         let mut types: Vec<u32> = Vec::new();
         let mut failure = None;
+        // False once the current statement described its rows: a later
+        // statement without rows must not keep an earlier one's.
+        let mut rowless = true;
         loop {
             let message = match self.receive() {
                 Ok(message) => message,
@@ -252,6 +255,7 @@ impl Client {
             };
             match message {
                 Message::RowDescription(body) => {
+                    rowless = false;
                     let mut fields = body.fields();
                     reply.columns.clear();
                     reply.rows.clear();
@@ -278,6 +282,10 @@ impl Client {
                     reply.rows.push(row);
                 }
                 Message::CommandComplete(body) => {
+                    if std::mem::replace(&mut rowless, true) {
+                        reply.columns.clear();
+                        reply.rows.clear();
+                    }
                     let tag = body.tag().unwrap_or_default().to_string();
                     reply.affected = affected_by_tag(&tag);
                     reply.tag = Some(tag);
