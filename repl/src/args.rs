@@ -5,11 +5,14 @@
 //!   isodb PATH                    another database directory
 //!   isodb --temp                  a throwaway database, removed on exit
 //!   isodb PATH -c "SQL" -f FILE   run commands and files in the order given, then exit
+//!   isodb serve [PATH] --listen 127.0.0.1:5433    the PostgreSQL wire protocol
+//!   isodb --connect postgres://user@host:port/db  the shell, on a server
 //! ```
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// The directory opened when no path is given.
 pub const DEFAULT_DATA_DIR: &str = "isodb-data";
@@ -70,6 +73,67 @@ pub struct Cli {
     /// records were lost (point-in-time recovery).
     #[arg(long)]
     pub accept_log_loss: bool,
+
+    /// Run the shell against an isodb (or PostgreSQL) server instead of a
+    /// database directory; every session is a connection.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["path", "temp"])]
+    pub connect: Option<String>,
+
+    /// A subcommand (`serve`).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve a database over the PostgreSQL wire protocol (psql, pgbench,
+    /// drivers). Ctrl-C or SIGTERM shuts it down cleanly.
+    Serve(ServeArgs),
+}
+
+/// `isodb serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Database directory (created when missing) [default: ./isodb-data]
+    pub path: Option<PathBuf>,
+
+    /// Serve a throwaway database in a temporary directory.
+    #[arg(long, conflicts_with = "path")]
+    pub temp: bool,
+
+    /// The address to listen on (loopback unless another one is given;
+    /// port 0 picks a free one, printed at start).
+    #[arg(long, default_value = "127.0.0.1:5433")]
+    pub listen: SocketAddr,
+
+    /// Connections served at once; more are refused with 53300.
+    #[arg(long, default_value_t = 100)]
+    pub max_connections: usize,
+
+    /// Require SCRAM-SHA-256 with this password, for any user name.
+    #[arg(long, value_name = "PASSWORD", conflicts_with = "password_file")]
+    pub password: Option<String>,
+
+    /// Require SCRAM-SHA-256 with the passwords of this file (`user:password` lines).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+
+    /// TLS certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM); needs --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// The default isolation level of new sessions.
+    #[arg(long, value_name = "LEVEL")]
+    pub isolation: Option<String>,
+
+    /// Acknowledge commits before their fsync (faster, loses the last commits on a power loss).
+    #[arg(long)]
+    pub no_sync: bool,
 }
 
 impl Cli {
@@ -135,6 +199,22 @@ mod tests {
         assert_eq!(cli.on_error, OnError::Stop);
         assert!(Cli::try_parse_from(["isodb", "--temp", "dir"]).is_err());
         assert!(Cli::try_parse_from(["isodb", "--on-error", "maybe"]).is_err());
+    }
+
+    #[test]
+    fn serve_takes_its_own_flags() {
+        let cli = Cli::try_parse_from(["isodb", "serve", "data", "--listen", "127.0.0.1:0"])
+            .expect("valid command line");
+        let Some(Command::Serve(serve)) = cli.command else {
+            panic!("expected serve");
+        };
+        assert_eq!(serve.path, Some(PathBuf::from("data")));
+        assert_eq!(serve.listen.port(), 0);
+        assert_eq!(serve.max_connections, 100);
+        assert!(Cli::try_parse_from(["isodb", "serve", "--tls-cert", "c.pem"]).is_err());
+        let cli = Cli::try_parse_from(["isodb", "--connect", "postgres://localhost:5433/x"])
+            .expect("valid command line");
+        assert!(cli.connect.is_some() && cli.command.is_none());
     }
 
     #[test]

@@ -18,18 +18,17 @@
 //! buffer, so pasted or typed-ahead input stalls; the shell does not use it.
 //!
 //! Ctrl-C at the prompt drops the statement being typed; on an empty line it
-//! cancels the current session's lock wait, if it has one. While a statement
-//! runs in the foreground, Ctrl-C (a signal then, the terminal being in
-//! cooked mode) cancels its lock wait or sends it to the background. On a
-//! terminal rustyline cannot drive (TERM=dumb) the prompt is cooked too:
-//! the terminal drops the typed line and the signal cancels the prompt
-//! session's lock wait.
+//! cancels the current session's waiting statement, if it has one. While a
+//! statement runs in the foreground, Ctrl-C (a signal then, the terminal
+//! being in cooked mode) cancels it wherever it is — a lock wait, a long
+//! scan, a sort — and it fails with 57014. On a terminal rustyline cannot
+//! drive (TERM=dumb) the prompt is cooked too: the terminal drops the typed
+//! line and the signal cancels the prompt session's statement.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use isodb::Database;
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
@@ -38,6 +37,7 @@ use rustyline::{
     EventHandler, Helper, Highlighter, Hinter, KeyEvent, RepeatCount, Validator,
 };
 
+use crate::backend::Backend;
 use crate::meta::META_COMMANDS;
 use crate::shell::{Flow, Shell};
 use crate::splitter::StatementSplitter;
@@ -126,13 +126,13 @@ const KEYWORDS: &[&str] = &[
 /// Tab completion over keywords, tables, columns and meta-commands.
 #[derive(Helper, Hinter, Highlighter, Validator)]
 pub struct ShellHelper {
-    db: Database,
+    backend: Backend,
 }
 
 impl ShellHelper {
-    /// A helper that looks names up in `db`.
-    pub fn new(db: Database) -> ShellHelper {
-        ShellHelper { db }
+    /// A helper that looks names up in `backend`'s catalog.
+    pub fn new(backend: Backend) -> ShellHelper {
+        ShellHelper { backend }
     }
 
     /// The completions of the word that ends at `pos` in `line`.
@@ -146,7 +146,7 @@ impl ShellHelper {
             .unwrap_or(0);
         let word = &before[start..];
         let first = before.split_whitespace().next().unwrap_or("");
-        let tables = self.db.tables().unwrap_or_default();
+        let tables = self.backend.tables_and_columns();
         let mut names: Vec<String> = Vec::new();
         if start == 0 && word.starts_with('\\') {
             names.extend(META_COMMANDS.iter().map(|(name, _)| name.to_string()));
@@ -163,7 +163,7 @@ impl ShellHelper {
                 .map(str::to_string),
             );
         } else if first.starts_with('\\') {
-            names.extend(tables.iter().map(|t| t.name.clone()));
+            names.extend(tables.iter().map(|(table, _)| table.clone()));
         } else {
             let lower = word.chars().next().is_some_and(char::is_lowercase);
             names.extend(KEYWORDS.iter().map(|k| {
@@ -173,9 +173,9 @@ impl ShellHelper {
                     k.to_string()
                 }
             }));
-            for table in &tables {
-                names.push(table.name.clone());
-                names.extend(table.columns.iter().map(|c| c.name.clone()));
+            for (table, columns) in &tables {
+                names.push(table.clone());
+                names.extend(columns.iter().cloned());
             }
         }
         let lowered = word.to_lowercase();
@@ -241,7 +241,7 @@ pub fn run(shell: &mut Shell, banner: &str) -> Result<(), ReadlineError> {
         .completion_type(CompletionType::List)
         .build();
     let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::with_config(config)?;
-    editor.set_helper(Some(ShellHelper::new(shell.db.clone())));
+    editor.set_helper(Some(ShellHelper::new(shell.backend.clone())));
     let line_was_empty = Arc::new(AtomicBool::new(true));
     editor.bind_sequence(
         KeyEvent::ctrl('C'),
@@ -267,7 +267,7 @@ pub fn run(shell: &mut Shell, banner: &str) -> Result<(), ReadlineError> {
             .clone();
         match at_prompt {
             Some(worker) => {
-                worker.cancel_wait();
+                worker.cancel();
             }
             None => interrupted.store(true, Ordering::SeqCst),
         }
@@ -323,7 +323,7 @@ pub fn run(shell: &mut Shell, banner: &str) -> Result<(), ReadlineError> {
                     typed.clear();
                 } else {
                     let worker = Arc::clone(shell.session());
-                    if worker.cancel_wait() {
+                    if worker.cancel() {
                         shell.settle();
                     }
                 }
@@ -344,11 +344,11 @@ mod tests {
 
     #[test]
     fn completion_offers_keywords_tables_columns_and_meta_commands() {
-        let db = Database::open_temporary().expect("temporary database");
+        let db = isodb::Database::open_temporary().expect("temporary database");
         db.session()
             .execute("CREATE TABLE accounts (id INT PRIMARY KEY, balance INT, owner TEXT)")
             .expect("create table");
-        let helper = ShellHelper::new(db);
+        let helper = ShellHelper::new(Backend::Local(db));
         let complete = |line: &str| helper.candidates(line, line.len());
         assert_eq!(complete("sel"), (0, vec!["select".to_string()]));
         assert_eq!(complete("SEL"), (0, vec!["SELECT".to_string()]));

@@ -5,7 +5,7 @@
 //!   \help               this list            \session NAME   create or switch session
 //!   \dt  \d TABLE  \di  catalog              \sessions       every session's state
 //!   \explain [SQL]      EXPLAIN              \locks  \txns   lock table, transactions
-//!   \timing [on|off]    statement times      \cancel [NAME]  end a session's lock wait
+//!   \timing [on|off]    statement times      \cancel [NAME]  cancel a session's statement
 //!   \isolation LEVEL    session default      \demo [NAME]    anomaly walkthroughs
 //!   \i FILE             run a script         \q              quit
 //! ```
@@ -16,7 +16,7 @@ use std::sync::atomic::Ordering;
 use crate::demo;
 use crate::shell::{Flow, Shell};
 use crate::splitter::{Piece, split_script};
-use crate::views;
+use crate::{server_views, views};
 
 /// The meta-commands with one line of help each (also used for completion).
 pub const META_COMMANDS: &[(&str, &str)] = &[
@@ -41,12 +41,15 @@ pub const META_COMMANDS: &[(&str, &str)] = &[
     ("\\sessions", "list sessions with their transaction state"),
     (
         "\\locks",
-        "show locks held and awaited (who waits for whom)",
+        "show locks held and awaited (a local database only)",
     ),
-    ("\\txns", "show open transactions and their snapshots"),
+    (
+        "\\txns",
+        "show open transactions and their snapshots (a local database only)",
+    ),
     (
         "\\cancel",
-        "cancel a session's lock wait: \\cancel [SESSION]",
+        "cancel a session's running statement: \\cancel [SESSION]",
     ),
     (
         "\\demo",
@@ -61,7 +64,7 @@ pub fn help() -> String {
     for (name, what) in META_COMMANDS {
         text.push_str(&format!("  {name:<11} {what}\n"));
     }
-    text.push_str("Ctrl-C cancels the current input or a lock wait; Ctrl-D quits.\n");
+    text.push_str("Ctrl-C cancels the current input or the running statement; Ctrl-D quits.\n");
     text
 }
 
@@ -117,19 +120,25 @@ impl Shell {
                 Flow::Continue
             }
             "\\dt" => {
-                let text = views::list_tables(&self.db);
+                let text = self.list_tables();
                 self.print_or_fail(text)
             }
             "\\di" => {
-                let text = views::list_indexes(&self.db);
+                let text = match self.backend.database() {
+                    Some(db) => views::list_indexes(db),
+                    None => server_views::list_indexes(&self.backend),
+                };
                 self.print_or_fail(text)
             }
             "\\d" if argument.is_empty() => {
-                let text = views::list_tables(&self.db);
+                let text = self.list_tables();
                 self.print_or_fail(text)
             }
             "\\d" => {
-                let text = views::describe_table(&self.db, argument);
+                let text = match self.backend.database() {
+                    Some(db) => views::describe_table(db, argument),
+                    None => server_views::describe_table(&self.backend, argument),
+                };
                 self.print_or_fail(text)
             }
             "\\explain" if argument.is_empty() => {
@@ -147,12 +156,12 @@ impl Shell {
                 Flow::Continue
             }
             "\\locks" => {
-                self.output.out(&views::list_locks(self));
-                Flow::Continue
+                let text = views::list_locks(self);
+                self.print_or_fail(text)
             }
             "\\txns" => {
-                self.output.out(&views::list_transactions(self));
-                Flow::Continue
+                let text = views::list_transactions(self);
+                self.print_or_fail(text)
             }
             "\\cancel" => self.cancel(argument),
             "\\demo" => demo::run(self, argument),
@@ -160,6 +169,13 @@ impl Shell {
                 self.complain(&format!("invalid command {other}; try \\help"));
                 self.after_failure()
             }
+        }
+    }
+
+    fn list_tables(&self) -> Result<String, String> {
+        match self.backend.database() {
+            Some(db) => views::list_tables(db),
+            None => server_views::list_tables(&self.backend),
         }
     }
 
@@ -251,7 +267,7 @@ impl Shell {
                 Flow::Continue
             }
             Err(error) => {
-                self.complain(&format!("\\session: cannot start a thread: {error}"));
+                self.complain(&format!("\\session: cannot start the session: {error}"));
                 self.after_failure()
             }
         }
@@ -265,10 +281,10 @@ impl Shell {
         };
         match worker {
             Some(worker) => {
-                if worker.cancel_wait() {
+                if worker.cancel() {
                     self.settle();
                 } else {
-                    self.say(&format!("{} is not waiting for a lock", worker.name()));
+                    self.say(&format!("{} is not running a statement", worker.name()));
                 }
                 Flow::Continue
             }

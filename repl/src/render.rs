@@ -9,9 +9,10 @@
 //! ```
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, TableComponent};
-use isodb::{DataType, Error, Rows, Value};
+use isodb::Value;
 
 use crate::args::OutputFormat;
+use crate::reply::{Failure, Reply};
 
 /// An aligned table (psql's look) of already formatted cells; columns
 /// flagged in `right_aligned` are numbers.
@@ -63,23 +64,24 @@ fn cell(value: &Value) -> String {
 }
 
 /// A query result in `format`; statements without columns give their
-/// command tag in table format and nothing in CSV or JSON.
-pub fn result(sql: &str, rows: &Rows, format: OutputFormat) -> String {
-    if rows.columns().is_empty() {
+/// command tag (the server's, or one derived from the statement) in table
+/// format and nothing in CSV or JSON.
+pub fn result(sql: &str, reply: &Reply, format: OutputFormat) -> String {
+    if reply.columns.is_empty() {
         return match format {
-            OutputFormat::Table => format!("{}\n", command_tag(sql, rows.rows_affected())),
+            OutputFormat::Table => match &reply.tag {
+                Some(tag) if tag.is_empty() => String::new(),
+                Some(tag) => format!("{tag}\n"),
+                None => format!("{}\n", command_tag(sql, reply.affected)),
+            },
             OutputFormat::Csv | OutputFormat::Json => String::new(),
         };
     }
-    let header: Vec<String> = rows.columns().iter().map(|c| c.name.clone()).collect();
-    let values = rows.values();
+    let header: Vec<String> = reply.columns.iter().map(|c| c.name.clone()).collect();
+    let values = &reply.rows;
     match format {
         OutputFormat::Table => {
-            let right: Vec<bool> = rows
-                .columns()
-                .iter()
-                .map(|c| matches!(c.data_type, Some(DataType::Integer | DataType::Double)))
-                .collect();
+            let right: Vec<bool> = reply.columns.iter().map(|c| c.numeric).collect();
             let cells: Vec<Vec<String>> = values
                 .iter()
                 .map(|row| row.iter().map(cell).collect())
@@ -90,8 +92,8 @@ pub fn result(sql: &str, rows: &Rows, format: OutputFormat) -> String {
                 row_count(values.len())
             )
         }
-        OutputFormat::Csv => csv_text(&header, &values),
-        OutputFormat::Json => json_text(&header, &values),
+        OutputFormat::Csv => csv_text(&header, values),
+        OutputFormat::Json => json_text(&header, values),
     }
 }
 
@@ -170,20 +172,13 @@ pub fn command_tag(sql: &str, affected: u64) -> String {
 
 /// `ERROR 42P01: relation "x" does not exist`, and for a syntax error with
 /// a position, the statement's line with a caret under the column.
-pub fn error(sql: Option<&str>, error: &Error) -> String {
-    let mut text = format!("ERROR {}: {error}\n", error.sqlstate());
-    if let (
-        Some(sql),
-        Error::SyntaxError {
-            position: Some((line, column)),
-            ..
-        },
-    ) = (sql, error)
-    {
-        let line_number = usize::try_from(*line).unwrap_or(usize::MAX);
+pub fn error(sql: Option<&str>, failure: &Failure) -> String {
+    let mut text = format!("ERROR {}: {}\n", failure.sqlstate, failure.message);
+    if let (Some(sql), Some((line, column))) = (sql, failure.position) {
+        let line_number = usize::try_from(line).unwrap_or(usize::MAX);
         if let Some(source) = sql.lines().nth(line_number.saturating_sub(1)) {
             let prefix = format!("LINE {line}: ");
-            let offset = usize::try_from(*column).unwrap_or(0).saturating_sub(1);
+            let offset = usize::try_from(column).unwrap_or(0).saturating_sub(1);
             let pad: String = source
                 .chars()
                 .take(offset)
@@ -229,11 +224,11 @@ mod tests {
 
     #[test]
     fn syntax_errors_get_a_caret_under_the_position() {
-        let failure = Error::SyntaxError {
+        let failure = isodb::Error::SyntaxError {
             message: "Expected: end of statement, found: form".into(),
             position: Some((2, 10)),
         };
-        let text = error(Some("select *\n  from t form"), &failure);
+        let text = error(Some("select *\n  from t form"), &Failure::from(&failure));
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("ERROR 42601: syntax error"));
         assert_eq!(lines[1], "LINE 2:   from t form");
@@ -242,7 +237,8 @@ mod tests {
 
     #[test]
     fn other_errors_print_their_sqlstate_and_message() {
-        let text = error(Some("select * from x"), &Error::UndefinedTable("x".into()));
+        let failure = Failure::from(&isodb::Error::UndefinedTable("x".into()));
+        let text = error(Some("select * from x"), &failure);
         assert_eq!(text, "ERROR 42P01: relation \"x\" does not exist\n");
     }
 }

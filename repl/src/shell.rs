@@ -14,10 +14,11 @@
 //! ```
 //!
 //! A statement is handed to its session's thread; the shell waits for it,
-//! and once 100 ms have passed it asks the engine's lock table whether the
-//! session's transaction is among the waiters. If so it prints who it
-//! waits for and goes on; the outcome arrives later through the
-//! [`Outbox`]. After every command the shell *settles*: it waits for every
+//! and once 100 ms have passed it asks whether the session waits for a
+//! lock: the engine's lock table for a local database, the server's
+//! `pg_blocking_pids` for a connection (see [`crate::backend`]). If so it
+//! prints who it waits for and goes on; the outcome arrives later through
+//! the [`Outbox`]. After every command the shell *settles*: it waits for every
 //! pending statement that is no longer waiting for a lock (one the last
 //! command released), so their outcomes print right after the command that
 //! released them, in a deterministic order.
@@ -26,9 +27,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use isodb::Database;
-
 use crate::args::{OnError, OutputFormat};
+use crate::backend::Backend;
 use crate::render;
 use crate::views;
 use crate::worker::{Outbox, Outcome, SessionWorker, Ticket, TxnId, TxnState};
@@ -82,18 +82,17 @@ pub struct Pending {
     pub worker: Arc<SessionWorker>,
     /// The claim on its outcome.
     pub ticket: Arc<Ticket>,
-    /// Sent to the background by Ctrl-C while it ran (not waiting for a
-    /// lock): [`Shell::settle`] does not wait for it.
-    pub background: bool,
 }
 
-/// A lock wait of a session: on which key, behind which transactions.
+/// A lock wait of a session: behind whom, on what.
 #[derive(Debug, Clone)]
 pub struct LockWait {
-    /// The locked engine key.
-    pub key: Vec<u8>,
-    /// The transactions it waits for.
-    pub blockers: Vec<TxnId>,
+    /// The sessions (or transactions, or backend pids, when no shell
+    /// session runs them) it waits for.
+    pub blockers: Vec<String>,
+    /// The lock, when the shell can name it (`row lock on accounts
+    /// (id=1)`): locally; a server does not say.
+    pub lock: Option<String>,
 }
 
 /// Output settings.
@@ -107,8 +106,8 @@ pub struct Settings {
 
 /// The shell's state.
 pub struct Shell {
-    /// The open database.
-    pub db: Database,
+    /// Where the sessions run: a database opened here, or a server.
+    pub backend: Backend,
     /// Sessions in creation order.
     pub sessions: Vec<Arc<SessionWorker>>,
     /// Sessions lent out by a running `\demo`, for naming lock holders.
@@ -154,17 +153,17 @@ pub(crate) struct Recorded {
 pub const FIRST_SESSION: &str = "main";
 
 impl Shell {
-    /// A shell on `db` with one session called `main`.
+    /// A shell on `backend` with one session called `main`.
     pub fn new(
-        db: Database,
+        backend: Backend,
         format: OutputFormat,
         on_error: OnError,
         interactive: bool,
         output: Arc<dyn Output>,
     ) -> std::io::Result<Shell> {
-        let first = Arc::new(SessionWorker::spawn(FIRST_SESSION, &db)?);
+        let first = Arc::new(SessionWorker::spawn(FIRST_SESSION, &backend)?);
         Ok(Shell {
-            db,
+            backend,
             sessions: vec![first],
             guests: Vec::new(),
             current: 0,
@@ -229,10 +228,28 @@ impl Shell {
             .unwrap_or_else(|| format!("txn {txn}"))
     }
 
+    /// The name of the session with backend pid `pid`.
+    pub fn session_of_pid(&self, pid: i32) -> String {
+        self.all_workers()
+            .find(|w| w.backend_pid() == pid)
+            .map(|w| w.name().to_string())
+            .unwrap_or_else(|| match pid {
+                0 => "a prepared transaction".to_string(),
+                pid => format!("pid {pid}"),
+            })
+    }
+
     /// The lock `worker` waits for right now, if any.
     pub fn lock_wait(&self, worker: &SessionWorker) -> Option<LockWait> {
+        let Some(db) = self.backend.database() else {
+            let blockers = self.backend.blocking_pids(worker.backend_pid())?;
+            return (!blockers.is_empty()).then(|| LockWait {
+                blockers: blockers.iter().map(|&p| self.session_of_pid(p)).collect(),
+                lock: None,
+            });
+        };
         let txn = worker.current_txn()?;
-        self.db.cluster().locks().into_iter().find_map(|lock| {
+        db.cluster().locks().into_iter().find_map(|lock| {
             lock.waiters.iter().any(|w| w.txn == txn).then(|| {
                 let mut blockers: Vec<TxnId> = lock
                     .holders
@@ -241,11 +258,16 @@ impl Shell {
                     .filter(|&h| h != txn)
                     .collect();
                 if blockers.is_empty() {
-                    blockers = self.db.cluster().waits_for(txn);
+                    blockers = db.cluster().waits_for(txn);
                 }
+                let kind = if isodb::introspect::locked_keyspace(&lock.key).is_some() {
+                    "lock"
+                } else {
+                    "row lock"
+                };
                 LockWait {
-                    key: lock.key,
-                    blockers,
+                    blockers: blockers.iter().map(|&t| self.session_of(t)).collect(),
+                    lock: Some(format!("{kind} on {}", views::describe_key(db, &lock.key))),
                 }
             })
         })
@@ -292,15 +314,10 @@ impl Shell {
                 break;
             }
             if self.interrupted.swap(false, Ordering::SeqCst) {
-                if worker.cancel_wait() {
-                    continue;
-                }
-                self.say(&format!(
-                    "{}: the statement is running, not waiting for a lock; it goes on in the background",
-                    worker.name()
-                ));
-                self.detach(worker, &ticket, labelled, true);
-                break;
+                // Wherever the statement is (scanning, sorting, waiting for
+                // a lock), it stops and fails with 57014.
+                worker.cancel();
+                continue;
             }
             if started.elapsed() >= WAIT_CHECK_AFTER
                 && let Some(wait) = self.lock_wait(worker)
@@ -310,7 +327,7 @@ impl Shell {
                     worker.name(),
                     self.describe_wait(&wait)
                 ));
-                self.detach(worker, &ticket, labelled, false);
+                self.detach(worker, &ticket, labelled);
                 break;
             }
         }
@@ -322,41 +339,29 @@ impl Shell {
         }
     }
 
-    fn detach(
-        &mut self,
-        worker: &Arc<SessionWorker>,
-        ticket: &Arc<Ticket>,
-        labelled: bool,
-        background: bool,
-    ) {
+    fn detach(&mut self, worker: &Arc<SessionWorker>, ticket: &Arc<Ticket>, labelled: bool) {
         match ticket.detach(Arc::clone(&self.outbox)) {
             Some(outcome) => self.report(&outcome, labelled),
             None => self.pending.push(Pending {
                 worker: Arc::clone(worker),
                 ticket: Arc::clone(ticket),
-                background,
             }),
         }
     }
 
-    /// "t1 (row lock on accounts (id=1))", or "t1 (lock on accounts (whole
-    /// table))" behind a transaction that escalated to a table lock.
+    /// "t1 (row lock on accounts (id=1))", "t1 (lock on accounts (whole
+    /// table))" behind a transaction that escalated to a table lock, or
+    /// just "t1" on a server.
     pub fn describe_wait(&self, wait: &LockWait) -> String {
-        let names: Vec<String> = wait.blockers.iter().map(|&t| self.session_of(t)).collect();
-        let whom = if names.is_empty() {
+        let whom = if wait.blockers.is_empty() {
             "a lock".to_string()
         } else {
-            names.join(", ")
+            wait.blockers.join(", ")
         };
-        let kind = if isodb::introspect::locked_keyspace(&wait.key).is_some() {
-            "lock"
-        } else {
-            "row lock"
-        };
-        format!(
-            "{whom} ({kind} on {})",
-            views::describe_key(&self.db, &wait.key)
-        )
+        match &wait.lock {
+            Some(lock) => format!("{whom} ({lock})"),
+            None => whom,
+        }
     }
 
     /// What to do after a failed statement.
@@ -373,8 +378,7 @@ impl Shell {
     pub fn settle(&mut self) {
         loop {
             let busy = self.pending.iter().any(|p| {
-                !p.background
-                    && !p.ticket.is_finished()
+                !p.ticket.is_finished()
                     && self.lock_wait(&p.worker).is_none()
                     && !self.interrupted.load(Ordering::SeqCst)
             });
@@ -397,8 +401,8 @@ impl Shell {
                 session: outcome.session.clone(),
                 ticket: outcome.ticket,
                 result: match &outcome.result {
-                    Ok(rows) => Ok(rows.values()),
-                    Err(error) => Err(error.sqlstate().to_string()),
+                    Ok(reply) => Ok(reply.rows.clone()),
+                    Err(failure) => Err(failure.sqlstate.clone()),
                 },
                 rolled_back: outcome.rolled_back,
             });
@@ -418,7 +422,7 @@ impl Shell {
             self.current = i;
             return Ok(false);
         }
-        let worker = Arc::new(SessionWorker::spawn(name, &self.db)?);
+        let worker = Arc::new(SessionWorker::spawn(name, &self.backend)?);
         let level = self.session().status();
         if level.state == TxnState::Idle {
             worker.set_level(level.level);
@@ -432,7 +436,7 @@ impl Shell {
     /// transactions roll back).
     pub fn shut_down(&mut self) {
         for pending in &self.pending {
-            pending.worker.cancel_wait();
+            pending.worker.cancel();
         }
         self.settle();
         for worker in self.all_workers() {
@@ -450,8 +454,8 @@ pub fn render_outcome(outcome: &Outcome, settings: &Settings, labelled: bool) ->
             OutputFormat::Table => "ROLLBACK\n".to_string(),
             OutputFormat::Csv | OutputFormat::Json => String::new(),
         },
-        Ok(rows) => render::result(&outcome.sql, rows, settings.format),
-        Err(error) => render::error(Some(&outcome.sql), error),
+        Ok(reply) => render::result(&outcome.sql, reply, settings.format),
+        Err(failure) => render::error(Some(&outcome.sql), failure),
     };
     if settings.timing.load(Ordering::SeqCst) {
         text.push_str(&format!(

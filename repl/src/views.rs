@@ -1,6 +1,8 @@
 //! The shell's read-only views: `\dt`, `\d TABLE`, `\di` (from
 //! [`isodb::introspect`]), `\sessions`, `\locks` and `\txns` (from the
-//! engine's lock table and transaction list), as aligned tables.
+//! engine's lock table and transaction list), as aligned tables. On a
+//! server, [`crate::server_views`] answers `\dt`, `\d` and `\di`; the
+//! lock table and transaction list are the server's own.
 //!
 //! Engine keys are shown by name: a key is its keyspace number (4 bytes,
 //! big-endian) followed by the memcomparable encoding of the row's primary
@@ -223,11 +225,15 @@ pub fn list_sessions(shell: &Shell) -> String {
                     (TxnState::Idle, Some(_)) => "autocommit".to_string(),
                     (state, _) => state.label().to_string(),
                 },
-                status
-                    .block_txn
-                    .or(worker.current_txn())
-                    .map(|t| t.to_string())
-                    .unwrap_or_default(),
+                if worker.is_remote() {
+                    format!("pid {}", worker.backend_pid())
+                } else {
+                    status
+                        .block_txn
+                        .or(worker.current_txn())
+                        .map(|t| t.to_string())
+                        .unwrap_or_default()
+                },
                 doing,
             ]
         })
@@ -239,15 +245,25 @@ pub fn list_sessions(shell: &Shell) -> String {
     )
 }
 
+/// What `\locks` and `\txns` say on a server.
+fn not_on_a_server(what: &str) -> Result<String, String> {
+    Err(format!(
+        "{what}: the lock table and transactions are the server's own; the shell reads them only from a database it opened (on a server, \\sessions shows who waits for whom)"
+    ))
+}
+
 /// `\locks`: each locked key, who holds it in which mode, who waits.
-pub fn list_locks(shell: &Shell) -> String {
-    let locks = shell.db.cluster().locks();
+pub fn list_locks(shell: &Shell) -> Result<String, String> {
+    let Some(db) = shell.backend.database() else {
+        return not_on_a_server("\\locks");
+    };
+    let locks = db.cluster().locks();
     if locks.is_empty() {
-        return "no locks are held\n".to_string();
+        return Ok("no locks are held\n".to_string());
     }
     let mut rows = Vec::new();
     for lock in &locks {
-        let what = describe_key(&shell.db, &lock.key);
+        let what = describe_key(db, &lock.key);
         for holder in &lock.holders {
             rows.push(vec![
                 what.clone(),
@@ -270,17 +286,19 @@ pub fn list_locks(shell: &Shell) -> String {
             ]);
         }
     }
-    table(
+    Ok(table(
         &header(&["key", "transaction", "mode", "status"]),
         &rows,
         &[false; 4],
-    )
+    ))
 }
 
 /// `\txns`: open engine transactions with their snapshots.
-pub fn list_transactions(shell: &Shell) -> String {
-    let rows: Vec<Vec<String>> = shell
-        .db
+pub fn list_transactions(shell: &Shell) -> Result<String, String> {
+    let Some(db) = shell.backend.database() else {
+        return not_on_a_server("\\txns");
+    };
+    let rows: Vec<Vec<String>> = db
         .cluster()
         .transactions()
         .iter()
@@ -296,7 +314,7 @@ pub fn list_transactions(shell: &Shell) -> String {
             ]
         })
         .collect();
-    format!(
+    Ok(format!(
         "{}{}\n",
         table(
             &header(&[
@@ -312,5 +330,5 @@ pub fn list_transactions(shell: &Shell) -> String {
             &[true, false, false, true, false, true, true]
         ),
         row_count(rows.len())
-    )
+    ))
 }

@@ -1,9 +1,10 @@
-//! [`SessionWorker`]: one named [`isodb::Session`] on a thread of its own,
-//! so a statement that waits for a lock blocks that thread and not the
-//! shell.
+//! [`SessionWorker`]: one named shell session on a thread of its own, so
+//! a statement that waits for a lock blocks that thread and not the shell.
+//! The session is a [`Link`]: a local [`isodb::Session`], or a connection
+//! to a server (`--connect`).
 //!
 //! ```text
-//!   shell ──submit(sql)──► worker thread ── session.query(sql) ──┐
+//!   shell ──submit(sql)──► worker thread ── link.run(sql) ───────┐
 //!     │                                                         │
 //!     ├─ ticket.wait(100 ms) ◄──────────── outcome ──────────────┤ (finished in time)
 //!     └─ ticket.detach(outbox): the statement waits for a lock;   │
@@ -11,12 +12,13 @@
 //! ```
 //!
 //! The worker publishes a [`SessionStatus`] after every statement: the
-//! transaction state (`Session::transaction_state`), the effective
-//! isolation level and the engine id of the open block's transaction
-//! (`Session::transaction_id`). While a statement runs, the session's
-//! [`CancelHandle`] tells which engine transaction it is running, so the
-//! shell can see it among the waiters of `Engine::locks()` and cancel the
-//! wait.
+//! transaction state, the effective isolation level and (locally) the
+//! engine id of the open block's transaction (`Session::transaction_id`).
+//! While a statement runs, the session's [`Canceller`] stops it from any
+//! thread; locally it also tells which engine transaction the session is
+//! running, so the shell can find it among the waiters of
+//! `Engine::locks()`. Every session has a backend pid, by which a server
+//! names who blocks whom (`pg_blocking_pids`).
 
 use std::collections::VecDeque;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -24,7 +26,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use isodb::{CancelHandle, Database, Error, IsolationLevel, Rows, Session, TransactionState};
+use isodb::IsolationLevel;
+
+use crate::backend::Backend;
+use crate::link::{Canceller, Link};
+use crate::reply::{Failure, Reply};
 
 /// An engine transaction id.
 pub type TxnId = u64;
@@ -81,7 +87,7 @@ pub struct Outcome {
     /// The statement.
     pub sql: String,
     /// Its rows (or command result) or its error.
-    pub result: Result<Rows, Error>,
+    pub result: Result<Reply, Failure>,
     /// How long it took, lock waits included.
     pub elapsed: Duration,
     /// The ticket number, for callers that match outcomes to statements.
@@ -199,7 +205,8 @@ pub struct SessionWorker {
     status: Arc<Mutex<SessionStatus>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     next_ticket: Mutex<u64>,
-    cancel: CancelHandle,
+    cancel: Canceller,
+    backend_pid: i32,
 }
 
 impl std::fmt::Debug for Command {
@@ -211,23 +218,17 @@ impl std::fmt::Debug for Command {
     }
 }
 
-fn parse_level(rows: &Rows) -> Option<IsolationLevel> {
-    rows.first()
-        .and_then(|row| row.get::<String>(0).ok())
-        .and_then(|text| text.parse().ok())
-}
-
 /// The worker thread's loop: runs commands until the shell hangs up.
 fn serve(
     name: String,
-    mut session: Session,
+    mut link: Link,
     commands: Receiver<Command>,
     status: Arc<Mutex<SessionStatus>>,
 ) {
     while let Ok(command) = commands.recv() {
         let (sql, ticket) = match command {
             Command::SetLevel(level) => {
-                session.set_isolation_level(level);
+                link.set_level(level);
                 let mut status = lock(&status);
                 if status.state == TxnState::Idle {
                     status.level = level;
@@ -241,36 +242,31 @@ fn serve(
             sql: sql.clone(),
             started,
         });
-        let failed_before = session.transaction_state() == TransactionState::Failed;
-        let result = session.query(sql.as_str(), &[]);
+        let failed_before = link.state() == TxnState::Failed;
+        let result = link.run(&sql);
         let elapsed = started.elapsed();
-        let state = match session.transaction_state() {
-            TransactionState::Idle => TxnState::Idle,
-            TransactionState::InTransaction => TxnState::InTransaction,
-            TransactionState::Failed => TxnState::Failed,
-        };
+        let state = link.state();
+        let before = lock(&status).level;
         // Inside a block the block's own level counts; a failed block
         // refuses SHOW (25P02) and keeps the level it had.
         let level = match state {
-            TxnState::InTransaction => session
-                .query("SHOW TRANSACTION ISOLATION LEVEL", &[])
-                .ok()
-                .as_ref()
-                .and_then(parse_level)
-                .unwrap_or(session.isolation_level()),
+            TxnState::InTransaction => link
+                .block_level()
+                .or_else(|| link.default_level())
+                .unwrap_or(before),
             TxnState::Failed => {
-                let before = lock(&status);
-                if before.state == TxnState::Idle {
+                let was_idle = lock(&status).state == TxnState::Idle;
+                if was_idle && let Link::Local(session) = &link {
                     session.isolation_level()
                 } else {
-                    before.level
+                    before
                 }
             }
-            TxnState::Idle => session.isolation_level(),
+            TxnState::Idle => link.default_level().unwrap_or(before),
         };
         {
             let mut status = lock(&status);
-            status.block_txn = session.transaction_id();
+            status.block_txn = link.block_txn();
             status.state = state;
             status.level = level;
             status.running = None;
@@ -288,12 +284,17 @@ fn serve(
 }
 
 impl SessionWorker {
-    /// Starts a session called `name` on a new thread.
-    pub fn spawn(name: &str, db: &Database) -> std::io::Result<SessionWorker> {
-        let session = db.session();
-        let cancel = session.cancel_handle();
+    /// Starts a session called `name` on a new thread (for a server, a
+    /// new connection).
+    pub fn spawn(name: &str, backend: &Backend) -> std::io::Result<SessionWorker> {
+        let mut link = Link::open(backend).map_err(std::io::Error::other)?;
+        let cancel = link.canceller();
+        let backend_pid = link.backend_pid();
+        let level = link
+            .default_level()
+            .unwrap_or_else(|| backend.default_level());
         let status = Arc::new(Mutex::new(SessionStatus {
-            level: session.isolation_level(),
+            level,
             state: TxnState::Idle,
             block_txn: None,
             running: None,
@@ -303,7 +304,7 @@ impl SessionWorker {
         let thread_name = name.to_string();
         let thread = std::thread::Builder::new()
             .name(format!("session {name}"))
-            .spawn(move || serve(thread_name, session, receiver, thread_status))?;
+            .spawn(move || serve(thread_name, link, receiver, thread_status))?;
         Ok(SessionWorker {
             name: name.to_string(),
             commands: Mutex::new(Some(sender)),
@@ -311,6 +312,7 @@ impl SessionWorker {
             thread: Mutex::new(Some(thread)),
             next_ticket: Mutex::new(0),
             cancel,
+            backend_pid,
         })
     }
 
@@ -353,10 +355,10 @@ impl SessionWorker {
             ticket.finish(Outcome {
                 session: self.name.clone(),
                 sql: sql.to_string(),
-                result: Err(Error::InvalidTransactionState(format!(
-                    "session {} has stopped",
-                    self.name
-                ))),
+                result: Err(Failure::new(
+                    "25000",
+                    format!("session {} has stopped", self.name),
+                )),
                 elapsed: Duration::ZERO,
                 ticket: number,
                 rolled_back: false,
@@ -365,16 +367,27 @@ impl SessionWorker {
         ticket
     }
 
-    /// The engine transaction the session is running now (its block's, or
-    /// the running statement's own), if any.
+    /// The engine transaction the local session is running now (its
+    /// block's, or the running statement's own), if any.
     pub fn current_txn(&self) -> Option<TxnId> {
         self.cancel.transaction_id()
     }
 
-    /// Ends the session's lock wait, if it waits (the statement fails with
-    /// 57014). True if a wait was ended.
-    pub fn cancel_wait(&self) -> bool {
-        self.cancel.cancel()
+    /// Cancels the session's running statement, wherever it is (its lock
+    /// wait, a scan, a sort): it fails with 57014. True if one was running.
+    pub fn cancel(&self) -> bool {
+        let running = lock(&self.status).running.is_some();
+        self.cancel.cancel(running)
+    }
+
+    /// The session's backend pid (`pg_backend_pid()`).
+    pub fn backend_pid(&self) -> i32 {
+        self.backend_pid
+    }
+
+    /// True when the session is a connection to a server.
+    pub fn is_remote(&self) -> bool {
+        matches!(self.cancel, Canceller::Remote(_))
     }
 
     /// Sets the default isolation level of the session's next transactions.
@@ -404,8 +417,8 @@ mod tests {
 
     #[test]
     fn a_worker_runs_statements_and_tracks_its_block_transaction() {
-        let db = Database::open_temporary().expect("temporary database");
-        let worker = SessionWorker::spawn("w", &db).expect("thread");
+        let db = isodb::Database::open_temporary().expect("temporary database");
+        let worker = SessionWorker::spawn("w", &Backend::Local(db.clone())).expect("thread");
         let run = |sql: &str| {
             worker
                 .submit(sql)
@@ -423,8 +436,8 @@ mod tests {
         assert_eq!(worker.current_txn(), status.block_txn);
         let failed = run("select * from missing");
         assert_eq!(
-            failed.result.map(|_| ()).map_err(|e| e.sqlstate()),
-            Err("42P01")
+            failed.result.map(|_| ()).map_err(|e| e.sqlstate),
+            Err("42P01".to_string())
         );
         assert_eq!(worker.status().state, TxnState::Failed);
         assert!(run("rollback").result.is_ok());
@@ -435,8 +448,8 @@ mod tests {
 
     #[test]
     fn a_detached_outcome_goes_to_the_outbox() {
-        let db = Database::open_temporary().expect("temporary database");
-        let worker = SessionWorker::spawn("w", &db).expect("thread");
+        let db = isodb::Database::open_temporary().expect("temporary database");
+        let worker = SessionWorker::spawn("w", &Backend::Local(db)).expect("thread");
         let outbox = Arc::new(Outbox::default());
         let ticket = worker.submit("select 1");
         let early = ticket.detach(Arc::clone(&outbox));

@@ -14,9 +14,15 @@
 //! | write-skew          | —  | —  | —  | ✓   |
 //!
 //! ✓ prevented, — allowed (and shown by this interleaving).
+//!
+//! The same matrix holds with the shell connected to `isodb serve`
+//! (`--connect`), every demo session a connection of its own.
+
+mod server_common;
 
 use assert_cmd::Command;
 use predicates::str::contains;
+use server_common::TestServer;
 
 const LEVELS: [&str; 4] = [
     "READ UNCOMMITTED",
@@ -66,10 +72,15 @@ fn isodb() -> Command {
     command
 }
 
-/// Plays every demo at `level` in one shell and returns its standard output.
-fn play_all(level: &str) -> String {
+/// Plays every demo at `level` in one shell (on a temporary database, or
+/// connected to `server`) and returns its standard output.
+fn play_all(level: &str, server: Option<&TestServer>) -> String {
     let mut command = isodb();
-    command.args(["--temp", "--isolation", level]);
+    match server {
+        Some(server) => command.args(["--connect", &server.url("demos")]),
+        None => command.arg("--temp"),
+    };
+    command.args(["--isolation", level]);
     for (demo, _, _) in MATRIX {
         command.arg("-c").arg(format!("\\demo {demo}"));
     }
@@ -87,8 +98,18 @@ fn play_all(level: &str) -> String {
 
 #[test]
 fn every_demo_agrees_with_the_matrix_at_every_level() {
+    agrees_with_the_matrix(None);
+}
+
+#[test]
+fn every_demo_agrees_with_the_matrix_on_a_server() {
+    let server = TestServer::start(&[]);
+    agrees_with_the_matrix(Some(&server));
+}
+
+fn agrees_with_the_matrix(server: Option<&TestServer>) {
     for (column, level) in LEVELS.iter().enumerate() {
-        let stdout = play_all(level);
+        let stdout = play_all(level, server);
         let verdicts: Vec<&str> = stdout
             .lines()
             .filter(|l| l.starts_with("verdict: "))

@@ -197,7 +197,7 @@ fn meta_commands_describe_the_catalog() {
         .stdout(contains("Primary key: accounts_pkey (id)\n"))
         .stdout(contains(" accounts_owner | accounts | owner   | no\n"))
         .stdout(contains(
-            "  \\locks      show locks held and awaited (who waits for whom)\n",
+            "  \\locks      show locks held and awaited (a local database only)\n",
         ));
     isodb()
         .args(["--temp", "-c", "\\d missing"])

@@ -3,12 +3,17 @@
 //! race in which t2 blocks, the shell returns to the prompt, t1 commits and
 //! t2's serialization failure is printed labelled with its session; Ctrl-C
 //! on a blocked statement, Ctrl-C on typed text, Ctrl-D, and history in
-//! `$HOME` (a temporary one: the tests never touch the real home).
+//! `$HOME` (a temporary one: the tests never touch the real home); Ctrl-C
+//! on a long query, locally and on a server (`--connect`, where it is a
+//! CancelRequest).
+
+mod server_common;
 
 use std::process::Command;
 use std::time::Duration;
 
 use expectrl::{Needle, Session};
+use server_common::TestServer;
 
 fn shell(home: &std::path::Path) -> Session {
     let mut command = Command::new(env!("CARGO_BIN_EXE_isodb"));
@@ -267,4 +272,68 @@ fn an_interactive_demo_stops_before_each_step() {
     send(&mut s, "\\q");
     expect(&mut s, expectrl::Eof);
     assert_exits_with(&s, 0);
+}
+
+/// Fills `big` with 10,000 rows; a self-join of it with a condition that
+/// never holds runs for minutes.
+fn fill_big_table(s: &mut Session, prompt: &str) {
+    send(
+        s,
+        "create table d (v int); insert into d values (0),(1),(2),(3),(4),(5),(6),(7),(8),(9);",
+    );
+    expect(s, "INSERT 0 10");
+    send(
+        s,
+        "create table big (v int); insert into big select a.v * 1000 + b.v * 100 + c.v * 10 + e.v from d a, d b, d c, d e;",
+    );
+    expect(s, "INSERT 0 10000");
+    expect(s, prompt);
+}
+
+/// Ctrl-C while the endless join runs: it fails with 57014 and the shell
+/// (and the session) go on.
+fn ctrl_c_stops_the_endless_join(s: &mut Session, prompt: &str) {
+    send(s, "select count(*) from big x, big y where x.v + y.v < 0;");
+    std::thread::sleep(Duration::from_millis(500));
+    s.send(expectrl::ControlCode::EndOfText).expect("Ctrl-C");
+    expect(s, "ERROR 57014: canceling statement due to user request");
+    expect(s, prompt);
+    send(s, "select count(*) from big;");
+    expect(s, "10000");
+    send(s, "\\q");
+    expect(s, expectrl::Eof);
+}
+
+#[test]
+fn ctrl_c_cancels_a_long_running_query() {
+    let home = tempfile::tempdir().expect("temp home");
+    let mut s = shell(home.path());
+    let prompt = "main [SERIALIZABLE, idle]> ";
+    expect(&mut s, prompt);
+    fill_big_table(&mut s, prompt);
+    ctrl_c_stops_the_endless_join(&mut s, prompt);
+}
+
+#[test]
+fn ctrl_c_cancels_a_long_running_query_on_a_server() {
+    let server = TestServer::start(&[]);
+    let home = tempfile::tempdir().expect("temp home");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_isodb"));
+    command
+        .args(["--connect", &server.url("ada")])
+        .env("HOME", home.path())
+        .env("TERM", "xterm");
+    let mut s = spawn(command);
+    expect(&mut s, "isodb ");
+    expect(
+        &mut s,
+        &format!(
+            "on postgres://ada@127.0.0.1:{}/test (server ",
+            server.port()
+        )[..],
+    );
+    let prompt = "main [SERIALIZABLE, idle]> ";
+    expect(&mut s, prompt);
+    fill_big_table(&mut s, prompt);
+    ctrl_c_stops_the_endless_join(&mut s, prompt);
 }

@@ -27,6 +27,7 @@ use crate::catalog::store::Catalog;
 use crate::error::{Error, Result};
 use crate::exec::RowIdAllocator;
 use crate::session::Session;
+use crate::session::registry::SessionRegistry;
 use crate::transaction::Transaction;
 
 /// How a database behaves; `Default` is durable and SERIALIZABLE.
@@ -77,6 +78,8 @@ struct DatabaseInner {
     catalog: Catalog,
     row_ids: RowIdAllocator,
     options: DatabaseOptions,
+    /// The open sessions, by backend pid.
+    sessions: SessionRegistry,
     /// The directory of a temporary database; dropped (removed) last.
     _temporary: Option<tempfile::TempDir>,
 }
@@ -184,6 +187,7 @@ impl Database {
                 catalog,
                 row_ids: RowIdAllocator::new(epoch),
                 options,
+                sessions: SessionRegistry::default(),
                 _temporary: temporary,
             }),
         })
@@ -223,6 +227,18 @@ impl Database {
 
     pub(crate) fn row_ids(&self) -> &RowIdAllocator {
         &self.inner.row_ids
+    }
+
+    pub(crate) fn sessions(&self) -> &SessionRegistry {
+        &self.inner.sessions
+    }
+
+    /// The backend pids ([`Session::backend_pid`]) of the sessions whose
+    /// transactions the session `pid` waits for, ascending: PostgreSQL's
+    /// `pg_blocking_pids(pid)`. Empty when it does not wait (or no session
+    /// has that pid); 0 stands for a prepared transaction no session runs.
+    pub fn blocking_pids(&self, pid: i32) -> Vec<i32> {
+        self.inner.sessions.blocking_pids(&self.inner.cluster, pid)
     }
 
     /// Runs `f` in a transaction at `level` and commits; retries from the

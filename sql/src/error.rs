@@ -213,9 +213,9 @@ pub enum Error {
     #[error("invalid table definition: {0}")]
     InvalidTableDefinition(String),
 
-    /// An option or parameter has a value it cannot take (22023).
-    #[error("invalid parameter value: {0}")]
-    InvalidParameterValue(String),
+    /// A table option has a value it cannot take (22023).
+    #[error("invalid option value: {0}")]
+    InvalidOption(String),
 
     /// LIMIT or OFFSET is negative or not an integer (2201W).
     #[error("invalid row count: {0}")]
@@ -237,10 +237,44 @@ pub enum Error {
     #[error("could not obtain lock on row in relation \"{0}\"")]
     LockNotAvailable(String),
 
-    /// The statement's lock wait was canceled from another thread through
-    /// [`crate::session::CancelHandle`] (57014).
-    #[error("canceling statement due to user request: {0}")]
+    /// The statement was stopped (57014): canceled from another thread
+    /// through [`crate::session::CancelHandle`] ("user request"), or past its
+    /// `statement_timeout` ("statement timeout").
+    #[error("canceling statement due to {0}")]
     QueryCanceled(String),
+
+    /// A lock wait outlasted the session's `lock_timeout` (55P03); the text
+    /// says which lock and who held it.
+    #[error("canceling statement due to lock timeout")]
+    LockTimeout(String),
+
+    /// The session stayed idle inside a transaction block longer than its
+    /// `idle_in_transaction_session_timeout` (25P03); the block was rolled back.
+    #[error("terminating connection due to idle-in-transaction timeout")]
+    IdleInTransactionTimeout,
+
+    /// SET or SHOW of a configuration parameter isodb does not know (42704).
+    #[error("unrecognized configuration parameter \"{0}\"")]
+    UnrecognizedParameter(String),
+
+    /// A configuration parameter given a value it cannot take (22023).
+    #[error("invalid value for parameter \"{name}\": \"{value}\"")]
+    InvalidParameterValue {
+        /// The parameter.
+        name: String,
+        /// The rejected value.
+        value: String,
+        /// What it accepts.
+        hint: String,
+    },
+
+    /// A regular expression that does not compile (2201B).
+    #[error("invalid regular expression: {0}")]
+    InvalidRegularExpression(String),
+
+    /// SET of a parameter that is fixed for the server (55P02).
+    #[error("parameter \"{0}\" cannot be changed")]
+    CantChangeParameter(String),
 
     /// A broken internal invariant of isodb (XX000): a bug, never bad input.
     #[error("internal error: {0}")]
@@ -294,11 +328,17 @@ impl Error {
             Error::InvalidColumnReference(_) => "42P10",
             Error::InvalidRowCount(_) => "2201W",
             Error::InvalidTableDefinition(_) => "42P16",
-            Error::InvalidParameterValue(_) => "22023",
+            Error::InvalidOption(_) => "22023",
             Error::InvalidTransactionState(_) => "25001",
             Error::InvalidSavepoint(_) => "3B001",
             Error::LockNotAvailable(_) => "55P03",
             Error::QueryCanceled(_) => "57014",
+            Error::LockTimeout(_) => "55P03",
+            Error::IdleInTransactionTimeout => "25P03",
+            Error::UnrecognizedParameter(_) => "42704",
+            Error::InvalidParameterValue { .. } => "22023",
+            Error::CantChangeParameter(_) => "55P02",
+            Error::InvalidRegularExpression(_) => "2201B",
             Error::Internal(_) => "XX000",
             Error::Engine(inner) => inner.sqlstate(),
         }
@@ -314,7 +354,31 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Engine(inner) => inner.is_retryable(),
+            Error::LockTimeout(_) => true,
             _ => false,
+        }
+    }
+
+    /// A secondary message with more about the failure, where isodb has
+    /// one (PostgreSQL's DETAIL): the key of a unique violation, the lock
+    /// and its holders of a lock timeout.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Error::UniqueViolation { detail, .. } => Some(detail.clone()),
+            Error::LockTimeout(detail) => Some(detail.clone()),
+            _ => None,
+        }
+    }
+
+    /// A suggestion of what to do (PostgreSQL's HINT), where there is one.
+    pub fn hint(&self) -> Option<String> {
+        match self.sqlstate() {
+            "40001" | "40P01" => Some("The transaction might succeed if retried.".into()),
+            "25P02" => Some("End the transaction block with ROLLBACK.".into()),
+            _ => match self {
+                Error::InvalidParameterValue { hint, .. } => Some(hint.clone()),
+                _ => None,
+            },
         }
     }
 

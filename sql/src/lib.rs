@@ -79,7 +79,7 @@ pub use isodb_engine::storage::{Durability, LogRecovery, RecoveryReport};
 pub use isodb_engine::txn::IsolationLevel;
 pub use plan::Column;
 pub use row::{Row, RowIndex, Rows};
-pub use session::{CancelHandle, Session, TransactionState};
+pub use session::{CancelHandle, Completion, Description, Session, TransactionState};
 pub use statement::{Prepared, StatementRef, ToStatement, ToValue};
 pub use transaction::Transaction;
 pub use types::{DataType, FromValue, Value, cast, like};

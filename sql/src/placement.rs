@@ -102,7 +102,7 @@ pub fn check_distribution(table: &TableDef, shards: u16) -> Result<()> {
         return Ok(());
     }
     if bounds.len() != usize::from(shards) - 1 {
-        return Err(Error::InvalidParameterValue(format!(
+        return Err(Error::InvalidOption(format!(
             "table \"{}\" is partitioned by range over {shards} shards, so it needs {} bounds in shard_bounds, not {}",
             table.name,
             shards - 1,
@@ -110,7 +110,7 @@ pub fn check_distribution(table: &TableDef, shards: u16) -> Result<()> {
         )));
     }
     if bounds.iter().any(Value::is_null) || bounds.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(Error::InvalidParameterValue(format!(
+        return Err(Error::InvalidOption(format!(
             "the shard_bounds of table \"{}\" must be ascending and not NULL",
             table.name
         )));

@@ -35,8 +35,9 @@ use crate::catalog::TableDef;
 use crate::catalog::codec::encode_table;
 use crate::catalog::store::Catalog;
 use crate::error::Result;
+use crate::plan::Column;
 use crate::plan::{Binder, Plan, plan_statement};
-use crate::types::Value;
+use crate::types::{DataType, Value};
 
 /// A Rust value usable as a statement parameter.
 pub trait ToValue {
@@ -99,6 +100,8 @@ struct CachedPlan {
     /// Each table the plan read: its name and its definition as stored.
     tables: Vec<(String, Vec<u8>)>,
     param_count: usize,
+    /// The parameters' inferred types.
+    param_types: Vec<Option<DataType>>,
     /// The transaction and snapshot whose view of the catalog last matched
     /// `tables`: until one of them changes (or the transaction writes the
     /// catalog itself), the catalog it sees cannot have changed either.
@@ -146,6 +149,22 @@ impl Prepared {
         self.lock().as_ref().map(|c| c.param_count)
     }
 
+    /// The parameters' types as inferred from where they are used (`None`
+    /// for one nothing says anything about), once the statement has been
+    /// planned (`None` before, or for transaction-control statements).
+    pub fn param_types(&self) -> Option<Vec<Option<DataType>>> {
+        self.lock().as_ref().map(|c| {
+            let mut types = c.param_types.clone();
+            types.resize(c.param_count, None);
+            types
+        })
+    }
+
+    /// The columns of the rows the statement returns, once planned.
+    pub fn columns(&self) -> Option<Vec<Column>> {
+        self.lock().as_ref().map(|c| c.plan.columns())
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<CachedPlan>> {
         self.inner
             .cache
@@ -188,7 +207,8 @@ impl Prepared {
                 return Ok((cached.plan, cached.param_count));
             }
         }
-        let (plan, tables, param_count) = plan_fresh(txn, catalog, &self.inner.statement)?;
+        let (plan, tables, param_count, param_types) =
+            plan_with_types(txn, catalog, &self.inner.statement)?;
         let plan = Arc::new(plan);
         let tables = tables
             .iter()
@@ -198,6 +218,7 @@ impl Prepared {
             plan: Arc::clone(&plan),
             tables,
             param_count,
+            param_types,
             validated: view,
         });
         Ok((plan, param_count))
@@ -210,9 +231,22 @@ pub(crate) fn plan_fresh(
     catalog: Catalog,
     statement: &ast::Statement,
 ) -> Result<(Plan, Vec<TableDef>, usize)> {
+    let (plan, tables, count, _) = plan_with_types(txn, catalog, statement)?;
+    Ok((plan, tables, count))
+}
+
+/// A planned statement with what it depends on and its parameters.
+type PlannedStatement = (Plan, Vec<TableDef>, usize, Vec<Option<DataType>>);
+
+/// Plans a statement: also the parameters' inferred types.
+fn plan_with_types(
+    txn: &mut EngineTransaction,
+    catalog: Catalog,
+    statement: &ast::Statement,
+) -> Result<PlannedStatement> {
     let mut binder = Binder::new(txn, catalog);
     let plan = plan_statement(&mut binder, statement)?;
-    Ok((plan, binder.tables, binder.param_count))
+    Ok((plan, binder.tables, binder.param_count, binder.param_types))
 }
 
 /// A statement to run: SQL text or a [`Prepared`] statement.

@@ -93,9 +93,9 @@ pub fn run(shell: &mut Shell, name: &str) -> Flow {
         shell.complain(&format!("\\demo: there is no demo {name:?}\n{}", list()));
         return shell.after_failure();
     };
-    match shell.db.table(TABLE) {
-        Ok(None) => {}
-        Ok(Some(_)) => {
+    match shell.backend.table_exists(TABLE) {
+        Ok(false) => {}
+        Ok(true) => {
             shell.complain(&format!(
                 "\\demo: a table {TABLE} exists; the demos create and drop their own, so drop or rename it first"
             ));
@@ -196,20 +196,19 @@ fn play(shell: &mut Shell, demo: &Demo, level: IsolationLevel) -> Result<Run, St
         "CREATE TABLE {TABLE} (id INT PRIMARY KEY, value INT); INSERT INTO {TABLE} VALUES (1, 10), (2, 20)"
     );
     shell
-        .db
-        .session()
+        .backend
         .execute(&setup)
         .map_err(|e| format!("could not create table {TABLE}: {e}"))?;
     let mut workers = Vec::new();
     for name in ["t1", "t2", "t3"] {
-        match SessionWorker::spawn(name, &shell.db) {
+        match SessionWorker::spawn(name, &shell.backend) {
             Ok(worker) => {
                 worker.set_level(level);
                 workers.push(Arc::new(worker));
             }
             Err(error) => {
-                let _ = shell.db.session().execute(&format!("DROP TABLE {TABLE}"));
-                return Err(format!("cannot start a session thread: {error}"));
+                let _ = shell.backend.execute(&format!("DROP TABLE {TABLE}"));
+                return Err(format!("cannot start a session: {error}"));
             }
         }
     }
@@ -241,15 +240,13 @@ fn play(shell: &mut Shell, demo: &Demo, level: IsolationLevel) -> Result<Run, St
         if shell.pending.len() > pending_before
             && let Some(wait) = shell.lock_wait(worker)
         {
-            let blockers: Vec<String> =
-                wait.blockers.iter().map(|&t| shell.session_of(t)).collect();
-            waits.push((i + 1, worker.name().to_string(), blockers.join(", ")));
+            waits.push((i + 1, worker.name().to_string(), wait.blockers.join(", ")));
         }
         tickets.push((worker.name().to_string(), next_ticket));
     }
     shell.settle();
     for worker in &workers {
-        worker.cancel_wait();
+        worker.cancel();
     }
     shell.settle();
     let recorded = shell.recorded.take().unwrap_or_default();
@@ -274,8 +271,7 @@ fn play(shell: &mut Shell, demo: &Demo, level: IsolationLevel) -> Result<Run, St
     }
     shell.guests.clear();
     let _ = shell
-        .db
-        .session()
+        .backend
         .execute(&format!("DROP TABLE IF EXISTS {TABLE}"));
     Ok(Run { results, waits })
 }

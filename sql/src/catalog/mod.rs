@@ -26,6 +26,7 @@
 
 pub mod codec;
 pub mod store;
+pub mod system;
 
 use crate::types::DataType;
 

@@ -122,6 +122,27 @@ impl Catalog {
         }
     }
 
+    /// Every table this transaction sees, ordered by name (the system
+    /// catalogs' source). At SERIALIZABLE the read covers the whole range of
+    /// table rows, so concurrent DDL conflicts with it.
+    pub fn tables(&self, txn: &mut Transaction) -> Result<Vec<TableDef>> {
+        let lower = encode_key(&[Value::from("table")]);
+        let upper = crate::encoding::prefix_successor(&lower);
+        let range = (
+            std::ops::Bound::Included(lower.as_slice()),
+            match &upper {
+                Some(upper) => std::ops::Bound::Excluded(upper.as_slice()),
+                None => std::ops::Bound::Unbounded,
+            },
+        );
+        let mut tables = Vec::new();
+        for row in txn.scan(self.keyspace, range)? {
+            let (_, bytes) = row?;
+            tables.push(decode_table(&bytes)?);
+        }
+        Ok(tables)
+    }
+
     /// The definition of table `name`, or 42P01.
     pub fn require_table(&self, txn: &mut Transaction, name: &str) -> Result<TableDef> {
         self.table(txn, name)?

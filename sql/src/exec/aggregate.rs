@@ -115,6 +115,7 @@ pub fn aggregate(
         positions.insert(Vec::new(), 0);
     }
     for row in rows {
+        ctx.interrupt.check()?;
         let mut key = Vec::with_capacity(group_by.len());
         for e in group_by {
             key.push(eval(e, &row, ctx)?);

@@ -17,8 +17,10 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::exec::system_function;
 use crate::exec::{ExecContext, SubqueryRows, node};
 use crate::plan::expr::{BinaryOp, Expr, ScalarFunction, Subquery};
+use crate::plan::system_function::SystemFunction;
 use crate::types::logic::{and, not, or};
 use crate::types::{Value, cast, like};
 
@@ -277,21 +279,24 @@ fn binary(
                 BinaryOp::Div => a.checked_div(&b),
                 BinaryOp::Rem => a.checked_rem(&b),
                 BinaryOp::Concat => a.concat(&b),
-                BinaryOp::Eq => Ok(Value::from_condition(a.sql_eq(&b)?)),
-                BinaryOp::NotEq => Ok(Value::from_condition(not(a.sql_eq(&b)?))),
-                _ => {
-                    let ordering = a.sql_cmp(&b)?;
-                    let truth = ordering.map(|o| match op {
-                        BinaryOp::Lt => o == Ordering::Less,
-                        BinaryOp::LtEq => o != Ordering::Greater,
-                        BinaryOp::Gt => o == Ordering::Greater,
-                        _ => o != Ordering::Less,
-                    });
-                    Ok(Value::from_condition(truth))
-                }
+                _ => Ok(Value::from_condition(compare(op, &a, &b)?)),
             }
         }
     }
+}
+
+/// A comparison (`=`, `<>`, `<`, `<=`, `>`, `>=`) in three-valued logic.
+pub(crate) fn compare(op: BinaryOp, a: &Value, b: &Value) -> Result<Option<bool>> {
+    Ok(match op {
+        BinaryOp::Eq => a.sql_eq(b)?,
+        BinaryOp::NotEq => not(a.sql_eq(b)?),
+        _ => a.sql_cmp(b)?.map(|o| match op {
+            BinaryOp::Lt => o == Ordering::Less,
+            BinaryOp::LtEq => o != Ordering::Greater,
+            BinaryOp::Gt => o == Ordering::Greater,
+            _ => o != Ordering::Less,
+        }),
+    })
 }
 
 fn scalar_function(
@@ -311,6 +316,28 @@ fn scalar_function(
                 }
             }
             Ok(Value::Null)
+        }
+        ScalarFunction::System(SystemFunction::ArrayOf) => {
+            let Some(Expr::Subquery(subquery)) = args.first() else {
+                return Err(Error::Internal("ARRAY() without its subquery".into()));
+            };
+            let result = subquery_rows(subquery, row, ctx, false)?;
+            let items: Vec<String> = result
+                .rows
+                .iter()
+                .map(|r| match r.first() {
+                    None | Some(Value::Null) => "NULL".to_string(),
+                    Some(value) => value.to_string(),
+                })
+                .collect();
+            Ok(Value::Text(crate::catalog::system::array_text(&items)))
+        }
+        ScalarFunction::System(system) => {
+            let mut values = Vec::with_capacity(args.len());
+            for arg in args {
+                values.push(eval(arg, row, ctx)?);
+            }
+            system_function::evaluate(system, values, ctx)
         }
         ScalarFunction::NullIf => {
             let (Some(a), Some(b)) = (args.first(), args.get(1)) else {

@@ -141,6 +141,7 @@ pub fn lock_rows(node: LockRowsNode<'_>, ctx: &mut ExecContext) -> Result<Vec<Ro
     let rows = execute(node.input, ctx)?;
     let mut out = Vec::new();
     for row in rows {
+        ctx.interrupt.check()?;
         if wanted.is_some_and(|wanted| out.len() >= wanted) {
             break;
         }

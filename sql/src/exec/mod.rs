@@ -8,17 +8,24 @@
 //! - [`lock`]: row locks of `SELECT ... FOR UPDATE` and of UPDATE/DELETE
 //!   targets, with READ COMMITTED's re-check of a changed row.
 //! - [`write`](mod@write): INSERT, UPDATE, DELETE and DDL.
+//! - [`system_function`]: system functions and system relations.
 //!
 //! Operators materialize their output as a vector of rows. That keeps the
 //! transaction (`&mut`) out of long-lived iterators and makes every
 //! operator a plain function of its inputs; the planner's access paths are
 //! what keep point queries and range queries from reading whole tables.
+//!
+//! Every operator calls `ctx.interrupt.check()` once per row it reads,
+//! joins, sorts, groups or writes, so a canceled statement or one past its
+//! `statement_timeout` stops within microseconds, wherever it is
+//! ([`crate::session::cancel`]).
 
 pub mod aggregate;
 pub mod eval;
 pub mod lock;
 pub mod node;
 pub mod scan;
+pub mod system_function;
 pub mod write;
 
 use std::collections::HashMap;
@@ -31,6 +38,7 @@ use crate::catalog::store::Catalog;
 use crate::error::Result;
 use crate::plan::explain::explain;
 use crate::plan::{Column, Plan};
+use crate::session::{Interrupt, SessionView};
 use crate::types::{DataType, Value};
 
 /// One row of values.
@@ -88,6 +96,15 @@ pub struct ExecContext<'a> {
     pub subquery_cache: HashMap<usize, Arc<SubqueryRows>>,
     /// Hidden row ids.
     pub row_ids: &'a RowIdAllocator,
+    /// The database (for what one session may ask about the others:
+    /// `pg_blocking_pids`).
+    pub db: &'a crate::database::Database,
+    /// The statement's cancel flag and deadline.
+    pub interrupt: Interrupt,
+    /// The session running the statement (settings, for `current_setting`).
+    pub session: SessionView<'a>,
+    /// The system catalogs' source, once a statement needed it.
+    pub system_catalog: Option<Arc<crate::catalog::system::CatalogSnapshot>>,
 }
 
 /// What a statement returns.

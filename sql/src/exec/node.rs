@@ -22,6 +22,7 @@ use crate::exec::lock::{LockRowsNode, lock_rows};
 use crate::exec::scan::scan;
 use crate::exec::{ExecContext, Row};
 use crate::plan::{Expr, JoinKind, Node, SortKey};
+use crate::session::Interrupt;
 use crate::types::Value;
 
 /// Runs a node and returns its rows.
@@ -33,9 +34,13 @@ pub fn execute(node: &Node, ctx: &mut ExecContext) -> Result<Vec<Row>> {
             filter,
             with_row_id,
         } => scan(table, access, filter.as_ref(), *with_row_id, ctx),
+        Node::SystemScan { table, filter } => {
+            crate::exec::system_function::scan_system(*table, filter.as_ref(), ctx)
+        }
         Node::Values { rows } => {
             let mut out = Vec::with_capacity(rows.len());
             for exprs in rows {
+                ctx.interrupt.check()?;
                 out.push(eval_all(exprs, &[], ctx)?);
             }
             Ok(out)
@@ -44,6 +49,7 @@ pub fn execute(node: &Node, ctx: &mut ExecContext) -> Result<Vec<Row>> {
             let rows = execute(input, ctx)?;
             let mut out = Vec::with_capacity(rows.len());
             for row in rows {
+                ctx.interrupt.check()?;
                 if holds(Some(predicate), &row, ctx)? {
                     out.push(row);
                 }
@@ -54,6 +60,7 @@ pub fn execute(node: &Node, ctx: &mut ExecContext) -> Result<Vec<Row>> {
             let rows = execute(input, ctx)?;
             let mut out = Vec::with_capacity(rows.len());
             for row in rows {
+                ctx.interrupt.check()?;
                 out.push(eval_all(exprs, &row, ctx)?);
             }
             Ok(out)
@@ -93,6 +100,7 @@ pub fn execute(node: &Node, ctx: &mut ExecContext) -> Result<Vec<Row>> {
             for l in left {
                 let mut matched = false;
                 for r in &right {
+                    ctx.interrupt.check()?;
                     let mut joined = l.clone();
                     joined.extend(r.iter().cloned());
                     if holds(condition.as_ref(), &joined, ctx)? {
@@ -116,10 +124,13 @@ pub fn execute(node: &Node, ctx: &mut ExecContext) -> Result<Vec<Row>> {
         }
         Node::Sort { input, keys } => {
             let mut rows = execute(input, ctx)?;
-            rows.sort_by(|a, b| compare_rows(a, b, keys));
+            sort_rows(&mut rows, keys, &mut ctx.interrupt)?;
             Ok(rows)
         }
-        Node::Distinct { input } => Ok(distinct(execute(input, ctx)?)),
+        Node::Distinct { input } => {
+            let rows = execute(input, ctx)?;
+            distinct(rows, ctx)
+        }
         Node::Limit {
             input,
             offset,
@@ -173,7 +184,11 @@ pub fn execute(node: &Node, ctx: &mut ExecContext) -> Result<Vec<Row>> {
             for input in inputs {
                 rows.extend(execute(input, ctx)?);
             }
-            Ok(if *dedupe { distinct(rows) } else { rows })
+            if *dedupe {
+                distinct(rows, ctx)
+            } else {
+                Ok(rows)
+            }
         }
     }
 }
@@ -204,6 +219,7 @@ fn hash_join(
 ) -> Result<Vec<Row>> {
     let mut table: HashMap<Vec<Value>, Vec<usize>> = HashMap::new();
     for (i, row) in right.iter().enumerate() {
+        ctx.interrupt.check()?;
         let key = eval_all(right_keys, row, ctx)?;
         if key.iter().any(Value::is_null) {
             continue;
@@ -212,12 +228,14 @@ fn hash_join(
     }
     let mut out = Vec::new();
     for l in left {
+        ctx.interrupt.check()?;
         let key = eval_all(left_keys, &l, ctx)?;
         let mut matched = false;
         if !key.iter().any(Value::is_null)
             && let Some(candidates) = table.get(&key)
         {
             for &i in candidates {
+                ctx.interrupt.check()?;
                 let Some(r) = right.get(i) else { continue };
                 let mut joined = l.clone();
                 joined.extend(r.iter().cloned());
@@ -256,11 +274,37 @@ pub fn compare_rows(a: &[Value], b: &[Value], keys: &[SortKey]) -> Ordering {
 }
 
 /// Keeps the first of each set of equal rows, in order.
-fn distinct(rows: Vec<Row>) -> Vec<Row> {
+fn distinct(rows: Vec<Row>, ctx: &mut ExecContext) -> Result<Vec<Row>> {
     let mut seen = HashSet::new();
-    rows.into_iter()
-        .filter(|row| seen.insert(row.clone()))
-        .collect()
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        ctx.interrupt.check()?;
+        if seen.insert(row.clone()) {
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+/// Sorts rows by ORDER BY keys, checking for a cancel as it compares: once
+/// the statement is stopped every comparison says "equal", so the sort
+/// finishes in about one more pass, and the stop is reported.
+fn sort_rows(rows: &mut [Row], keys: &[SortKey], interrupt: &mut Interrupt) -> Result<()> {
+    let mut stopped = None;
+    rows.sort_by(|a, b| {
+        if stopped.is_some() {
+            return Ordering::Equal;
+        }
+        if let Err(error) = interrupt.check() {
+            stopped = Some(error);
+            return Ordering::Equal;
+        }
+        compare_rows(a, b, keys)
+    });
+    match stopped {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
 }
 
 /// Evaluates LIMIT or OFFSET: NULL means none; negative is 2201W.
@@ -282,5 +326,32 @@ pub(crate) fn row_count(
             "{what} must be an integer, not {}",
             other.type_name()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    #[test]
+    fn a_sort_past_its_deadline_stops() {
+        let mut rows: Vec<Row> = (0..100_000)
+            .rev()
+            .map(|i| vec![Value::Integer(i)])
+            .collect();
+        let keys = [SortKey {
+            column: 0,
+            descending: false,
+            nulls_first: false,
+        }];
+        let mut unlimited = Interrupt::never();
+        let mut sorted = rows.clone();
+        sort_rows(&mut sorted, &keys, &mut unlimited).expect("sorts");
+        assert_eq!(sorted.first(), Some(&vec![Value::Integer(0)]));
+        let mut expired = Interrupt::for_deadline(Instant::now() - Duration::from_millis(1));
+        let error = sort_rows(&mut rows, &keys, &mut expired).expect_err("stopped");
+        assert_eq!(error.sqlstate(), "57014");
     }
 }

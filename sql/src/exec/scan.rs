@@ -229,6 +229,7 @@ fn scan_rows(
     };
     let mut rows = Vec::new();
     for entry in entries {
+        ctx.interrupt.check()?;
         let (key, value) = entry?;
         rows.push(decode_stored_row(table, &key, &value, with_row_id)?);
     }
@@ -302,15 +303,16 @@ pub fn scan(
                     |s| index_keyspace(index, s),
                     |n| index_keyspaces(index, n),
                 );
-                let entries: Vec<(Vec<u8>, Vec<u8>)> = if keyspaces.is_empty() {
-                    Vec::new()
-                } else {
-                    ctx.txn
-                        .scan_merged(&keyspaces, slice_bounds(&(lo, hi)))?
-                        .collect::<std::result::Result<_, _>>()?
-                };
+                let mut entries = Vec::new();
+                if !keyspaces.is_empty() {
+                    for entry in ctx.txn.scan_merged(&keyspaces, slice_bounds(&(lo, hi)))? {
+                        ctx.interrupt.check()?;
+                        entries.push(entry?);
+                    }
+                }
                 let mut rows = Vec::with_capacity(entries.len());
                 for (entry_key, entry_value) in entries {
+                    ctx.interrupt.check()?;
                     if *covering {
                         rows.push(covered_row(table, index, &entry_key, &entry_value)?);
                         continue;
@@ -333,6 +335,7 @@ pub fn scan(
     };
     let mut rows = Vec::with_capacity(candidates.len());
     for row in candidates {
+        ctx.interrupt.check()?;
         if holds(filter, &row, ctx)? {
             rows.push(row);
         }

@@ -85,6 +85,7 @@ pub fn insert(plan: &InsertPlan, ctx: &mut ExecContext) -> Result<StatementResul
         .filter(|(i, _)| !plan.targets.contains(i))
         .collect();
     for source in sources {
+        ctx.interrupt.check()?;
         let mut row = vec![Value::Null; table.columns.len()];
         for (value, &target) in source.into_iter().zip(&plan.targets) {
             if let Some(slot) = row.get_mut(target) {
@@ -148,6 +149,7 @@ fn locked_targets(table: &TableDef, source: &Node, ctx: &mut ExecContext) -> Res
     };
     let mut targets = Vec::with_capacity(scanned.len());
     for row in scanned {
+        ctx.interrupt.check()?;
         if let Locked::Row(current) = lock_row(table, &row, with_row_id, filter, locking, ctx)? {
             targets.push(current);
         }
@@ -161,6 +163,7 @@ pub fn update(plan: &UpdatePlan, ctx: &mut ExecContext) -> Result<StatementResul
     let targets = locked_targets(table, &plan.source, ctx)?;
     let mut changes = Vec::with_capacity(targets.len());
     for target in targets {
+        ctx.interrupt.check()?;
         let (old, row_id) = split_row_id(table, target);
         let mut new = old.clone();
         for (column, expr) in &plan.assignments {
@@ -192,6 +195,7 @@ pub fn delete(plan: &DeletePlan, ctx: &mut ExecContext) -> Result<StatementResul
     let count = targets.len();
     let mut output = Vec::new();
     for target in targets {
+        ctx.interrupt.check()?;
         let (row, row_id) = split_row_id(table, target);
         table::delete_row(ctx.txn, table, &row, row_id, ctx.catalog.shards())?;
         if let Some(r) = returned(plan.returning.as_ref(), &row, ctx)? {

@@ -24,10 +24,12 @@ use sqlparser::ast;
 
 use crate::catalog::TableDef;
 use crate::catalog::store::Catalog;
+use crate::catalog::system::SystemTable;
 use crate::error::{Error, Result};
 use crate::plan::expr::{
     AggregateCall, AggregateFunction, BinaryOp, Expr, ScalarFunction, Subquery,
 };
+use crate::plan::system_function::SystemFunction;
 use crate::plan::{QueryPlan, select};
 use crate::types::{DataType, Value, cast};
 
@@ -57,6 +59,10 @@ pub struct Binder<'a> {
     outer_references: Vec<usize>,
     /// How many parameters the statement uses (the highest `$n`).
     pub param_count: usize,
+    /// The type each parameter was inferred to have from where it is used
+    /// (`id = $1` with an INTEGER `id`), as PostgreSQL infers them; `None`
+    /// where nothing says (such a parameter is TEXT to a client).
+    pub param_types: Vec<Option<DataType>>,
     /// Every table definition the plan depends on.
     pub tables: Vec<TableDef>,
     /// Current nesting depth.
@@ -89,10 +95,60 @@ pub fn object_name(name: &ast::ObjectName) -> Result<String> {
     }
 }
 
+/// A relation named in FROM: a user table, or a system relation.
+#[derive(Debug, Clone)]
+pub enum RelationRef {
+    /// A table of the database.
+    Table(TableDef),
+    /// A `pg_catalog` or `information_schema` relation.
+    System(SystemTable),
+}
+
+/// A possibly schema-qualified name, split: `(schema, name)`.
+fn qualified(name: &ast::ObjectName) -> Result<(Option<String>, String)> {
+    let parts: Vec<&ast::Ident> = name
+        .0
+        .iter()
+        .filter_map(|part| match part {
+            ast::ObjectNamePart::Identifier(ident) => Some(ident),
+            _ => None,
+        })
+        .collect();
+    match parts.as_slice() {
+        [ident] => Ok((None, ident_name(ident))),
+        [schema, ident] => Ok((Some(ident_name(schema)), ident_name(ident))),
+        _ => Err(Error::FeatureNotSupported(format!("qualified name {name}"))),
+    }
+}
+
+/// A function's name without a `pg_catalog.` qualifier.
+pub fn function_name(name: &ast::ObjectName) -> Result<String> {
+    match qualified(name)? {
+        (None, name) => Ok(name),
+        (Some(schema), name) if schema == "pg_catalog" => Ok(name),
+        _ => Err(Error::UndefinedFunction(format!("{name}(...)"))),
+    }
+}
+
+/// A type's name without a `pg_catalog.` qualifier, in lower case.
+fn type_name(sql_type: &ast::DataType) -> String {
+    let text = sql_type.to_string().to_lowercase();
+    let base = text.split('(').next().unwrap_or_default().trim();
+    base.strip_prefix("pg_catalog.").unwrap_or(base).to_string()
+}
+
 /// Maps a SQL type to a storage type (42704 for unknown names).
 pub fn data_type(sql_type: &ast::DataType) -> Result<DataType> {
     let text = sql_type.to_string();
-    let base = text.split('(').next().unwrap_or_default().trim();
+    let lower = type_name(sql_type);
+    let base = lower.as_str();
+    // PostgreSQL's other names for isodb's types (pg_type.rs lists them).
+    if let Some(pg) = crate::types::pg_type::PG_TYPES
+        .iter()
+        .find(|t| t.name == base.trim_matches('"'))
+    {
+        return Ok(pg.data_type);
+    }
     DataType::from_sql_name(base).ok_or_else(|| Error::UndefinedObject {
         kind: "type",
         name: text.to_lowercase(),
@@ -112,8 +168,31 @@ impl<'a> Binder<'a> {
             levels: Vec::new(),
             outer_references: Vec::new(),
             param_count: 0,
+            param_types: Vec::new(),
             tables: Vec::new(),
             depth: 0,
+        }
+    }
+
+    /// Resolves a relation named in FROM: `pg_catalog` first for an
+    /// unqualified name (as PostgreSQL searches it), then the user's tables.
+    pub fn relation(&mut self, name: &ast::ObjectName) -> Result<RelationRef> {
+        let (schema, relation) = qualified(name)?;
+        match schema.as_deref() {
+            None => match SystemTable::find(None, &relation) {
+                Some(system) => Ok(RelationRef::System(system)),
+                None => self.table(&relation).map(RelationRef::Table),
+            },
+            Some("public") => self.table(&relation).map(RelationRef::Table),
+            Some(schema @ ("pg_catalog" | "information_schema")) => {
+                SystemTable::find(Some(schema), &relation)
+                    .map(RelationRef::System)
+                    .ok_or_else(|| Error::UndefinedTable(format!("{schema}.{relation}")))
+            }
+            Some(schema) => Err(Error::UndefinedObject {
+                kind: "schema",
+                name: schema.to_string(),
+            }),
         }
     }
 
@@ -124,6 +203,19 @@ impl<'a> Binder<'a> {
             self.tables.push(table.clone());
         }
         Ok(table)
+    }
+
+    /// Records that parameter `expr` (when it is one) has type `data_type`,
+    /// unless a type was inferred for it already.
+    pub fn note_param_type(&mut self, expr: &Expr, data_type: Option<DataType>) {
+        if let (Expr::Param(i), Some(t)) = (expr, data_type) {
+            if self.param_types.len() <= *i {
+                self.param_types.resize(*i + 1, None);
+            }
+            if let Some(slot @ None) = self.param_types.get_mut(*i) {
+                *slot = Some(t);
+            }
+        }
     }
 
     /// Opens a scope level with `columns`.
@@ -237,7 +329,7 @@ impl<'a> Binder<'a> {
                 .and_then(|level| self.levels.get(level))
                 .and_then(|level| level.get(*index))
                 .and_then(|c| c.data_type),
-            Expr::Param(_) => None,
+            Expr::Param(i) => self.param_types.get(*i).copied().flatten(),
             Expr::Negate(e) => self.type_of(e),
             Expr::Not(_)
             | Expr::IsNull { .. }
@@ -272,6 +364,9 @@ impl<'a> Binder<'a> {
                 ScalarFunction::Coalesce | ScalarFunction::NullIf => {
                     args.iter().find_map(|a| self.type_of(a))
                 }
+                ScalarFunction::System(system) => {
+                    system.result_type(args.first().and_then(|a| self.type_of(a)))
+                }
             },
             Expr::Aggregate(call) => match call.function {
                 AggregateFunction::Count => Some(DataType::Integer),
@@ -294,6 +389,13 @@ impl<'a> Binder<'a> {
         self.bind(expr).map(Box::new)
     }
 
+    /// Binds an expression used as text (a LIKE operand): a parameter there is TEXT.
+    fn bind_text(&mut self, expr: &ast::Expr) -> Result<Box<Expr>> {
+        let bound = self.bind(expr)?;
+        self.note_param_type(&bound, Some(DataType::Text));
+        Ok(Box::new(bound))
+    }
+
     fn bind_inner(&mut self, node: &ast::Expr) -> Result<Expr> {
         use ast::Expr as E;
         Ok(match node {
@@ -302,6 +404,16 @@ impl<'a> Binder<'a> {
             E::Value(value) => self.bind_value(&value.value)?,
             E::Nested(inner) => self.bind(inner)?,
             E::UnaryOp { op, expr } => self.bind_unary(*op, expr)?,
+            E::BinaryOp { left, op, right } if regex_op(op).is_some() => {
+                let (negated, case_insensitive) = regex_op(op).unwrap_or_default();
+                Expr::Function {
+                    function: ScalarFunction::System(SystemFunction::RegexMatch {
+                        negated,
+                        case_insensitive,
+                    }),
+                    args: vec![self.bind(left)?, self.bind(right)?],
+                }
+            }
             E::BinaryOp { .. } => self.bind_operator_run(node)?,
             E::IsNull(e) => Expr::IsNull {
                 expr: self.bind_box(e)?,
@@ -398,8 +510,8 @@ impl<'a> Binder<'a> {
                 pattern,
                 escape_char,
             } => Expr::Like {
-                expr: self.bind_box(expr)?,
-                pattern: self.bind_box(pattern)?,
+                expr: self.bind_text(expr)?,
+                pattern: self.bind_text(pattern)?,
                 escape: match escape_char {
                     Some(e) => Some(self.bind_box(e)?),
                     None => None,
@@ -434,8 +546,15 @@ impl<'a> Binder<'a> {
             E::Cast {
                 expr, data_type: t, ..
             } => {
+                if let Some(function) = SystemFunction::from_cast(&type_name(t)) {
+                    return Ok(Expr::Function {
+                        function: ScalarFunction::System(function),
+                        args: vec![self.bind(expr)?],
+                    });
+                }
                 let to = data_type(t)?;
                 let inner = self.bind(expr)?;
+                self.note_param_type(&inner, Some(to));
                 match inner {
                     Expr::Constant(value) => Expr::Constant(cast(&value, to)?),
                     other => Expr::Cast {
@@ -445,6 +564,38 @@ impl<'a> Binder<'a> {
                 }
             }
             E::Function(function) => self.bind_function(function)?,
+            E::Collate { expr, .. } => self.bind(expr)?,
+            E::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            }
+            | E::AllOp {
+                left,
+                compare_op,
+                right,
+            } => {
+                let all = matches!(node, E::AllOp { .. });
+                let op = binary_op(compare_op)?;
+                if !op.is_comparison() {
+                    return Err(Error::UndefinedOperator(format!("{op:?} ANY")));
+                }
+                if let (false, BinaryOp::Eq, E::Subquery(query)) = (all, op, right.as_ref()) {
+                    let tested = self.bind_box(left)?;
+                    let (subquery, plan) = self.subquery(query)?;
+                    expect_one_column(&plan)?;
+                    return Ok(Expr::InSubquery {
+                        expr: tested,
+                        subquery,
+                        negated: false,
+                    });
+                }
+                Expr::Function {
+                    function: ScalarFunction::System(SystemFunction::AnyOf { op, all }),
+                    args: vec![self.bind(left)?, self.bind(right)?],
+                }
+            }
             E::Exists { subquery, negated } => Expr::Exists {
                 subquery: self.subquery(subquery)?.0,
                 negated: *negated,
@@ -521,8 +672,9 @@ impl<'a> Binder<'a> {
         }
     }
 
-    /// Casts a string literal on one side to the other side's known type.
-    fn coerce_pair(&self, mut left: Expr, mut right: Expr, op: BinaryOp) -> Result<(Expr, Expr)> {
+    /// Casts a string literal on one side to the other side's known type
+    /// (and infers an untyped parameter's type from the other side).
+    fn coerce_pair(&mut self, mut left: Expr, mut right: Expr, op: BinaryOp) -> Result<(Expr, Expr)> {
         let left_type = self.type_of(&left);
         self.coerce_operands(Some(&mut left), left_type, &mut right, op)?;
         Ok((left, right))
@@ -534,13 +686,17 @@ impl<'a> Binder<'a> {
     /// `None` when the left operand is the run of a chain bound so far
     /// (never a literal), whose type is `left_type`.
     pub(crate) fn coerce_operands(
-        &self,
+        &mut self,
         left: Option<&mut Expr>,
         mut left_type: Option<DataType>,
         right: &mut Expr,
         op: BinaryOp,
     ) -> Result<(Option<DataType>, Option<DataType>)> {
         let mut right_type = self.type_of(right);
+        if let Some(left) = left.as_deref() {
+            self.note_param_type(left, right_type);
+        }
+        self.note_param_type(right, left_type);
         let is_text_literal = |e: &Expr| matches!(e, Expr::Constant(Value::Text(_)));
         match (left_type, right_type) {
             (Some(t), Some(DataType::Text)) if t != DataType::Text && is_text_literal(right) => {
@@ -573,7 +729,7 @@ impl<'a> Binder<'a> {
     /// Coerces and type-checks the operands of `left op right` (see
     /// [`Binder::coerce_operands`]) and returns the type of the result.
     pub(crate) fn type_operator(
-        &self,
+        &mut self,
         op: BinaryOp,
         left: Option<&mut Expr>,
         left_type: Option<DataType>,
@@ -598,7 +754,16 @@ impl<'a> Binder<'a> {
     }
 
     fn bind_function(&mut self, function: &ast::Function) -> Result<Expr> {
-        let name = object_name(&function.name)?;
+        let name = function_name(&function.name)?;
+        if let (ast::FunctionArguments::Subquery(query), "array") = (&function.args, name.as_str())
+        {
+            let (subquery, plan) = self.subquery(query)?;
+            expect_one_column(&plan)?;
+            return Ok(Expr::Function {
+                function: ScalarFunction::System(SystemFunction::ArrayOf),
+                args: vec![Expr::Subquery(subquery)],
+            });
+        }
         if function.over.is_some() || function.filter.is_some() || !function.within_group.is_empty()
         {
             return Err(unsupported(format!("function call {function}")));
@@ -665,6 +830,10 @@ impl<'a> Binder<'a> {
         let arity_ok = match scalar {
             ScalarFunction::Coalesce => !bound.is_empty(),
             ScalarFunction::NullIf => bound.len() == 2,
+            ScalarFunction::System(system) => {
+                let (least, most) = system.arity();
+                (least..=most).contains(&bound.len())
+            }
             _ => bound.len() == 1,
         };
         let types: Vec<String> = bound
@@ -727,9 +896,56 @@ fn number(text: &str) -> Result<Value> {
     }
 }
 
+/// `~`, `!~`, `~*`, `!~*` (and `OPERATOR(pg_catalog.~)`): (negated, case-insensitive).
+pub(crate) fn regex_op(op: &ast::BinaryOperator) -> Option<(bool, bool)> {
+    use ast::BinaryOperator as B;
+    match op {
+        B::PGRegexMatch => Some((false, false)),
+        B::PGRegexIMatch => Some((false, true)),
+        B::PGRegexNotMatch => Some((true, false)),
+        B::PGRegexNotIMatch => Some((true, true)),
+        B::PGCustomBinaryOperator(parts) => match parts.as_slice() {
+            [schema, op] if schema == "pg_catalog" => regex_op(&custom_op(op)?),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The operator `symbol` names in `OPERATOR(pg_catalog.symbol)`.
+fn custom_op(symbol: &str) -> Option<ast::BinaryOperator> {
+    use ast::BinaryOperator as B;
+    Some(match symbol {
+        "~" => B::PGRegexMatch,
+        "~*" => B::PGRegexIMatch,
+        "!~" => B::PGRegexNotMatch,
+        "!~*" => B::PGRegexNotIMatch,
+        "=" => B::Eq,
+        "<>" | "!=" => B::NotEq,
+        "<" => B::Lt,
+        "<=" => B::LtEq,
+        ">" => B::Gt,
+        ">=" => B::GtEq,
+        "+" => B::Plus,
+        "-" => B::Minus,
+        "*" => B::Multiply,
+        "/" => B::Divide,
+        "%" => B::Modulo,
+        "||" => B::StringConcat,
+        _ => return None,
+    })
+}
+
 /// The bound operator for a sqlparser operator (42883 for ones we lack).
 pub(crate) fn binary_op(op: &ast::BinaryOperator) -> Result<BinaryOp> {
     use ast::BinaryOperator as B;
+    if let B::PGCustomBinaryOperator(parts) = op
+        && let [schema, symbol] = parts.as_slice()
+        && schema == "pg_catalog"
+        && let Some(standard) = custom_op(symbol)
+    {
+        return binary_op(&standard);
+    }
     Ok(match op {
         B::Plus => BinaryOp::Add,
         B::Minus => BinaryOp::Sub,

@@ -63,7 +63,7 @@ pub fn use_covering_indexes(node: &mut Node) {
             use_covering_indexes(right);
         }
         Node::Union { inputs, .. } => inputs.iter_mut().for_each(use_covering_indexes),
-        Node::Scan { .. } | Node::Values { .. } => {}
+        Node::Scan { .. } | Node::SystemScan { .. } | Node::Values { .. } => {}
     }
 }
 

@@ -201,13 +201,13 @@ fn distribution(create: &ast::CreateTable, columns: &[ColumnDef]) -> Result<Dist
                     ast::Expr::Value(v) => match &v.value {
                         ast::Value::SingleQuotedString(text) => bounds_text = Some(text.clone()),
                         _ => {
-                            return Err(Error::InvalidParameterValue(
+                            return Err(Error::InvalidOption(
                                 "shard_bounds is a quoted, comma-separated list of values".into(),
                             ));
                         }
                     },
                     _ => {
-                        return Err(Error::InvalidParameterValue(
+                        return Err(Error::InvalidOption(
                             "shard_bounds is a quoted, comma-separated list of values".into(),
                         ));
                     }
@@ -218,7 +218,7 @@ fn distribution(create: &ast::CreateTable, columns: &[ColumnDef]) -> Result<Dist
     }
     let Some(partition) = &create.partition_by else {
         if bounds_text.is_some() {
-            return Err(Error::InvalidParameterValue(
+            return Err(Error::InvalidOption(
                 "shard_bounds needs PARTITION BY RANGE (column)".into(),
             ));
         }
@@ -250,7 +250,7 @@ fn distribution(create: &ast::CreateTable, columns: &[ColumnDef]) -> Result<Dist
     match function.name.to_string().to_ascii_lowercase().as_str() {
         "hash" if !positions.is_empty() => {
             if bounds_text.is_some() {
-                return Err(Error::InvalidParameterValue(
+                return Err(Error::InvalidOption(
                     "shard_bounds applies to PARTITION BY RANGE, not HASH".into(),
                 ));
             }

@@ -217,6 +217,7 @@ fn values_rows(
                     "aggregate functions are not allowed in VALUES".into(),
                 ));
             }
+            b.note_param_type(&e, table.columns.get(column).map(|c| c.data_type));
             bound.push(literal_for_column(e, table, column)?);
         }
         rows.push(bound);
@@ -367,6 +368,7 @@ pub fn plan_update(b: &mut Binder, update: &ast::Update) -> Result<UpdatePlan> {
                     "aggregate functions are not allowed in UPDATE".into(),
                 ));
             }
+            b.note_param_type(&value, table.columns.get(column).map(|c| c.data_type));
             assignments.push((column, literal_for_column(value, &table, column)?));
         }
         Ok((source, assignments))

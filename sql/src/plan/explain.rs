@@ -186,6 +186,17 @@ fn node_lines(node: &Node, depth: usize, lines: &mut Vec<String>, shards: u16) {
                 lines.push(format!("{indent}  filter: {filter}"));
             }
         }
+        Node::SystemScan { table, filter } => {
+            let relation = table.relation();
+            lines.push(format!(
+                "{indent}System relation scan on {}.{}",
+                relation.schema.name(),
+                relation.name
+            ));
+            if let Some(filter) = filter {
+                lines.push(format!("{indent}  filter: {filter}"));
+            }
+        }
         Node::Values { rows } => lines.push(format!("{indent}Values ({} rows)", rows.len())),
         Node::Filter { input, predicate } => {
             lines.push(format!("{indent}Filter {predicate}"));

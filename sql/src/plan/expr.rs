@@ -28,6 +28,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::plan::Node;
+use crate::plan::system_function::SystemFunction;
 use crate::types::{DataType, Value};
 
 /// A bound expression.
@@ -314,6 +315,8 @@ pub enum ScalarFunction {
     Coalesce,
     /// `nullif(a, b)`: NULL when `a = b`, else `a`.
     NullIf,
+    /// A system function ([`crate::plan::system_function`]).
+    System(SystemFunction),
 }
 
 impl ScalarFunction {
@@ -326,7 +329,7 @@ impl ScalarFunction {
             "length" | "char_length" | "character_length" => ScalarFunction::Length,
             "coalesce" => ScalarFunction::Coalesce,
             "nullif" => ScalarFunction::NullIf,
-            _ => return None,
+            other => ScalarFunction::System(SystemFunction::from_name(other)?),
         })
     }
 
@@ -339,6 +342,7 @@ impl ScalarFunction {
             ScalarFunction::Length => "length",
             ScalarFunction::Coalesce => "coalesce",
             ScalarFunction::NullIf => "nullif",
+            ScalarFunction::System(function) => function.name(),
         }
     }
 }

@@ -31,15 +31,17 @@
 use sqlparser::ast;
 
 use crate::catalog::TableDef;
+use crate::catalog::system::SystemTable;
 use crate::error::{Error, Result};
 use crate::plan::access::choose_access;
-use crate::plan::binder::{Binder, ScopeColumn, ident_name, object_name};
+use crate::plan::binder::{Binder, RelationRef, ScopeColumn, ident_name};
 use crate::plan::expr::{BinaryOp, Expr};
 use crate::plan::{JoinKind, Node, select};
 
 /// Where a factor's rows come from.
 enum Source {
     Table(TableDef),
+    System(SystemTable),
     Derived(Box<Node>),
 }
 
@@ -114,7 +116,31 @@ fn plan_factor<'q>(
             if args.is_some() {
                 return Err(unsupported(format!("table function {name}")));
             }
-            let table = b.table(&object_name(name)?)?;
+            let table = match b.relation(name)? {
+                RelationRef::Table(table) => table,
+                RelationRef::System(system) => {
+                    let relation = system.relation();
+                    let label = match alias {
+                        Some(alias) => ident_name(&alias.name),
+                        None => relation.name.to_string(),
+                    };
+                    let columns = relation
+                        .columns
+                        .iter()
+                        .map(|(name, data_type)| ScopeColumn {
+                            table: Some(label.clone()),
+                            name: (*name).to_string(),
+                            data_type: Some(*data_type),
+                        })
+                        .collect();
+                    return Ok(Factor {
+                        source: Source::System(system),
+                        columns,
+                        joining,
+                        on,
+                    });
+                }
+            };
             let label = match alias {
                 Some(alias) => ident_name(&alias.name),
                 None => table.name.clone(),
@@ -327,6 +353,10 @@ fn factor_node(source: Source, filters: Vec<Expr>) -> Node {
                 with_row_id: false,
             }
         }
+        Source::System(table) => Node::SystemScan {
+            table,
+            filter: Expr::conjunction(filters),
+        },
         Source::Derived(node) => match Expr::conjunction(filters) {
             Some(predicate) => Node::Filter {
                 input: node,

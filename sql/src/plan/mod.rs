@@ -6,6 +6,8 @@
 //! - [`access`]: the access path of one table from its WHERE conjuncts.
 //! - [`dml`]: INSERT, UPDATE, DELETE; [`ddl`]: CREATE/DROP TABLE and INDEX.
 //! - [`explain`]: the text EXPLAIN prints.
+//! - [`system_function`]: `version()`, `current_setting()`, the catalog
+//!   functions tools call, and the operators isodb runs as functions.
 //!
 //! A query plan is a tree of [`Node`]s; each produces rows (vectors of
 //! values) from the rows of its inputs:
@@ -30,11 +32,13 @@ pub mod join;
 pub mod locking;
 mod operators;
 pub mod select;
+pub mod system_function;
 
 use std::ops::Bound;
 
 use sqlparser::ast;
 
+use crate::catalog::system::SystemTable;
 use crate::catalog::{IndexDef, TableDef};
 use crate::error::{Error, Result};
 use crate::types::DataType;
@@ -125,6 +129,14 @@ pub enum Node {
         filter: Option<Expr>,
         /// Append the hidden row id (tables without a primary key).
         with_row_id: bool,
+    },
+    /// Reads a system relation (`pg_catalog.pg_class`, ...), computed
+    /// from the catalog the transaction sees.
+    SystemScan {
+        /// The relation.
+        table: SystemTable,
+        /// Rows that fail this predicate are skipped.
+        filter: Option<Expr>,
     },
     /// Literal rows (VALUES, or one empty row for SELECT without FROM).
     Values {
@@ -265,7 +277,7 @@ impl Node {
                 left.locks_rows() || right.locks_rows()
             }
             Node::Union { inputs, .. } => inputs.iter().any(Node::locks_rows),
-            Node::Scan { .. } | Node::Values { .. } => false,
+            Node::Scan { .. } | Node::SystemScan { .. } | Node::Values { .. } => false,
         }
     }
 }
@@ -329,6 +341,27 @@ impl Plan {
             Plan::Query(query) => !query.root.locks_rows(),
             Plan::Explain(_) => true,
             _ => false,
+        }
+    }
+}
+
+impl Plan {
+    /// The columns of the rows the statement returns (none for most
+    /// writes and DDL; RETURNING's for a write with one).
+    pub fn columns(&self) -> Vec<Column> {
+        match self {
+            Plan::Query(query) => query.columns.clone(),
+            Plan::Insert(dml::InsertPlan { returning, .. })
+            | Plan::Update(dml::UpdatePlan { returning, .. })
+            | Plan::Delete(dml::DeletePlan { returning, .. }) => returning
+                .as_ref()
+                .map(|r| r.columns.clone())
+                .unwrap_or_default(),
+            Plan::Explain(_) => vec![Column {
+                name: "QUERY PLAN".into(),
+                data_type: Some(DataType::Text),
+            }],
+            _ => Vec::new(),
         }
     }
 }

@@ -23,7 +23,7 @@
 use sqlparser::ast;
 
 use crate::error::Result;
-use crate::plan::binder::{Binder, binary_op};
+use crate::plan::binder::{Binder, binary_op, regex_op};
 use crate::plan::expr::{BinaryOp, Expr};
 
 impl Binder<'_> {
@@ -33,6 +33,10 @@ impl Binder<'_> {
         let mut run: Vec<(BinaryOp, &ast::Expr)> = Vec::new();
         let mut cursor = top;
         while let ast::Expr::BinaryOp { left, op, right } = cursor {
+            // A regular-expression match binds as a function call, not a link.
+            if regex_op(op).is_some() {
+                break;
+            }
             let op = binary_op(op)?;
             if run
                 .first()

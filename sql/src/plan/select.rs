@@ -653,6 +653,7 @@ fn with_limit(
             Some(ast::Expr::Value(v)) if matches!(v.value, ast::Value::Null) => Ok(None),
             Some(e) => {
                 let bound = b.bind(e)?;
+                b.note_param_type(&bound, Some(crate::types::DataType::Integer));
                 if bound.has_aggregate() || !bound.columns().is_empty() {
                     return Err(Error::InvalidRowCount(
                         "argument of LIMIT/OFFSET must not contain columns or aggregates".into(),

@@ -23,12 +23,73 @@ use crate::error::{Error, Result};
 use crate::exec::StatementResult;
 use crate::plan::Column;
 use crate::session::control::Control;
+use crate::session::settings;
 use crate::session::{Block, BlockState, Session};
 use crate::types::{DataType, Value};
 
+/// A result of text columns (SHOW).
+fn text_result(names: &[&str], rows: Vec<Vec<String>>) -> StatementResult {
+    StatementResult {
+        columns: names
+            .iter()
+            .map(|name| Column {
+                name: (*name).to_string(),
+                data_type: Some(DataType::Text),
+            })
+            .collect(),
+        affected: rows.len() as u64,
+        rows: rows
+            .into_iter()
+            .map(|row| row.into_iter().map(Value::Text).collect())
+            .collect(),
+    }
+}
+
+/// An isolation level named in SET (`'repeatable read'`, `serializable`).
+fn parse_level(name: &str, value: &str) -> Result<IsolationLevel> {
+    let words = value
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_lowercase();
+    Ok(match words.as_str() {
+        "read uncommitted" => IsolationLevel::ReadUncommitted,
+        "read committed" => IsolationLevel::ReadCommitted,
+        "repeatable read" => IsolationLevel::RepeatableRead,
+        "serializable" => IsolationLevel::Serializable,
+        _ => {
+            return Err(Error::InvalidParameterValue {
+                name: name.to_string(),
+                value: value.to_string(),
+                hint: "Available values: serializable, repeatable read, read committed, read uncommitted.".into(),
+            });
+        }
+    })
+}
+
+/// on / off in SET.
+fn parse_on_off(name: &str, value: &str) -> Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err(Error::InvalidParameterValue {
+            name: name.to_string(),
+            value: value.to_string(),
+            hint: "Give on or off.".into(),
+        }),
+    }
+}
+
 impl Session {
-    /// Runs one transaction-control statement.
+    /// Runs one session-control statement.
     pub(super) fn run_control(&mut self, control: Control) -> Result<StatementResult> {
+        let parameters = matches!(
+            control,
+            Control::Set { .. } | Control::ResetAll | Control::Show(_) | Control::ShowAll
+        );
+        if parameters && self.is_failed() {
+            return Err(Error::InFailedTransaction);
+        }
         match control {
             Control::Begin(level, read_only) => self.begin_block(level, read_only)?,
             Control::Commit => self.commit_block(true)?,
@@ -55,22 +116,26 @@ impl Session {
                 self.db.cluster().rollback_prepared(&gid)?;
             }
             Control::ShowPrepared => return Ok(self.show_prepared()),
-            Control::ShowIsolation => {
-                let level = match &self.state {
-                    BlockState::InBlock(block)
-                    | BlockState::Failed {
-                        kept: Some(block), ..
-                    } => block.txn.level(),
-                    _ => self.level,
-                };
-                return Ok(StatementResult {
-                    columns: vec![Column {
-                        name: "transaction_isolation".into(),
-                        data_type: Some(DataType::Text),
-                    }],
-                    rows: vec![vec![Value::Text(level.as_sql().to_lowercase())]],
-                    affected: 1,
-                });
+            Control::Set { name, value, local } => {
+                self.set_parameter_to(&name, value.as_deref(), local)?
+            }
+            Control::ResetAll => {
+                self.settings.reset_all();
+                self.level = self.db.options().isolation_level;
+                self.read_only = false;
+            }
+            Control::Show(name) => {
+                let (name, value) = self.view().show(&name)?;
+                return Ok(text_result(&[&name], vec![vec![value]]));
+            }
+            Control::ShowAll => {
+                let rows = self
+                    .view()
+                    .show_all()
+                    .into_iter()
+                    .map(|(name, value, description)| vec![name, value, description])
+                    .collect();
+                return Ok(text_result(&["name", "setting", "description"], rows));
             }
         }
         Ok(StatementResult::default())
@@ -82,7 +147,7 @@ impl Session {
     /// too) finishes it. Outside a block it does nothing, as in PostgreSQL;
     /// in a failed block it rolls back and reports 25P02.
     fn prepare_transaction(&mut self, gid: &str) -> Result<()> {
-        self.current.set(None);
+        self.activity.set_transaction(None);
         match std::mem::replace(&mut self.state, BlockState::Idle) {
             BlockState::Idle => Ok(()),
             BlockState::InBlock(block) => Ok(block.txn.prepare(gid)?),
@@ -167,6 +232,45 @@ impl Session {
         }
     }
 
+    /// `SET name = value` for the session (what a server does with the
+    /// parameters of a client's startup packet).
+    pub fn set_parameter(&mut self, name: &str, value: &str) -> Result<()> {
+        if self.is_failed() {
+            return Err(Error::InFailedTransaction);
+        }
+        self.set_parameter_to(name, Some(value), false)
+    }
+
+    /// SET name = value, SET name TO DEFAULT (value `None`) and RESET name.
+    fn set_parameter_to(&mut self, name: &str, value: Option<&str>, local: bool) -> Result<()> {
+        let in_block = matches!(self.state, BlockState::InBlock(_));
+        let Some(transaction_parameter) = settings::transaction_parameter(name) else {
+            return match value {
+                Some(value) => self.settings.set(name, value, local, in_block),
+                None => self.settings.reset(name, local, in_block),
+            };
+        };
+        let default_level = self.db.options().isolation_level;
+        match (transaction_parameter, value) {
+            ("default_transaction_isolation", value) => {
+                self.level = value.map_or(Ok(default_level), |v| parse_level(name, v))?;
+            }
+            ("default_transaction_read_only", value) => {
+                self.read_only = value.map_or(Ok(false), |v| parse_on_off(name, v))?;
+            }
+            ("transaction_isolation", Some(value)) => {
+                let level = parse_level(name, value)?;
+                self.set_transaction(Some(level), None)?;
+            }
+            ("transaction_read_only", Some(value)) => {
+                let read_only = parse_on_off(name, value)?;
+                self.set_transaction(None, Some(read_only))?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// BEGIN: opens a block (25001 when one is open, 25P02 when failed).
     pub(crate) fn begin_block(
         &mut self,
@@ -179,8 +283,14 @@ impl Session {
                     level: level.unwrap_or(self.level),
                     read_only: read_only.unwrap_or(self.read_only),
                 });
-                self.current.set(Some(txn.id()));
+                self.activity.set_transaction(Some(txn.id()));
                 self.state = BlockState::InBlock(Block::new(txn));
+                self.settings.begin_block();
+                Ok(())
+            }
+            // BEGIN inside an implicit block makes it an ordinary one.
+            BlockState::InBlock(ref mut block) if block.implicit => {
+                block.implicit = false;
                 Ok(())
             }
             BlockState::InBlock(_) => Err(Error::ActiveTransaction),
@@ -192,14 +302,17 @@ impl Session {
     /// failed block it rolls back — and, unless `lenient_failed` (SQL's
     /// COMMIT), reports 25P02 so a Rust caller knows nothing was committed.
     pub(crate) fn commit_block(&mut self, lenient_failed: bool) -> Result<()> {
-        self.current.set(None);
+        self.activity.set_transaction(None);
         match std::mem::replace(&mut self.state, BlockState::Idle) {
             BlockState::Idle => Ok(()),
             BlockState::InBlock(block) => {
-                block.txn.commit()?;
+                let committed = block.txn.commit();
+                self.settings.end_block(committed.is_ok());
+                committed?;
                 Ok(())
             }
             BlockState::Failed { kept, .. } => {
+                self.settings.end_block(false);
                 if let Some(block) = kept {
                     block.txn.rollback()?;
                 }
@@ -214,7 +327,10 @@ impl Session {
 
     /// ROLLBACK (a no-op outside a block).
     pub(crate) fn rollback_block(&mut self) -> Result<()> {
-        self.current.set(None);
+        self.activity.set_transaction(None);
+        if self.in_transaction() {
+            self.settings.end_block(false);
+        }
         match std::mem::replace(&mut self.state, BlockState::Idle) {
             BlockState::InBlock(block)
             | BlockState::Failed {
@@ -317,7 +433,7 @@ impl Session {
             level: new_level,
             read_only: new_read_only,
         });
-        self.current.set(Some(fresh.id()));
+        self.activity.set_transaction(Some(fresh.id()));
         let old = std::mem::replace(&mut block.txn, fresh);
         old.rollback()?;
         Ok(())

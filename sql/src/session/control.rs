@@ -1,7 +1,8 @@
-//! Transaction-control statements: BEGIN, COMMIT, ROLLBACK, SAVEPOINT,
+//! Session-control statements: BEGIN, COMMIT, ROLLBACK, SAVEPOINT,
 //! ROLLBACK TO SAVEPOINT, RELEASE SAVEPOINT, SET TRANSACTION, SET SESSION
-//! CHARACTERISTICS, SHOW TRANSACTION ISOLATION LEVEL, and two-phase commit:
-//! PREPARE TRANSACTION, COMMIT PREPARED, ROLLBACK PREPARED and
+//! CHARACTERISTICS, SET / RESET / SHOW of configuration parameters
+//! ([`crate::session::settings`]), and two-phase commit: PREPARE
+//! TRANSACTION, COMMIT PREPARED, ROLLBACK PREPARED and
 //! `SHOW prepared_transactions` (what PostgreSQL's `pg_prepared_xacts` lists).
 //!
 //! The session runs these itself (they change its state machine, see
@@ -14,6 +15,9 @@
 //!   SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE
 //!     -> SetSessionDefault(Some(Serializable), None)
 //!   ROLLBACK TO SAVEPOINT s1   -> RollbackTo("s1")
+//!   SET LOCAL lock_timeout = '1s'
+//!     -> Set { name: "lock_timeout", value: Some("1s"), local: true }
+//!   SHOW TRANSACTION ISOLATION LEVEL -> Show("transaction_isolation")
 //! ```
 
 use isodb_engine::txn::IsolationLevel;
@@ -40,8 +44,22 @@ pub(crate) enum Control {
     SetTransaction(Option<IsolationLevel>, Option<bool>),
     /// SET SESSION CHARACTERISTICS AS TRANSACTION ...
     SetSessionDefault(Option<IsolationLevel>, Option<bool>),
-    /// SHOW TRANSACTION ISOLATION LEVEL.
-    ShowIsolation,
+    /// SET [LOCAL] name = value; `value: None` is SET name TO DEFAULT and
+    /// RESET name.
+    Set {
+        /// The parameter.
+        name: String,
+        /// Its new value, as text; `None` for its default.
+        value: Option<String>,
+        /// SET LOCAL: until the end of the block.
+        local: bool,
+    },
+    /// RESET ALL.
+    ResetAll,
+    /// SHOW name (SHOW TRANSACTION ISOLATION LEVEL is SHOW transaction_isolation).
+    Show(String),
+    /// SHOW ALL.
+    ShowAll,
     /// PREPARE TRANSACTION 'gid'.
     PrepareTransaction(String),
     /// COMMIT PREPARED 'gid'.
@@ -50,6 +68,56 @@ pub(crate) enum Control {
     RollbackPrepared(String),
     /// SHOW prepared_transactions.
     ShowPrepared,
+}
+
+/// The text of a SET value (`ISO, MDY`, `'1s'`, `5`, `"$user", public`);
+/// `None` for DEFAULT.
+fn set_value(name: &str, values: &[ast::Expr]) -> Result<Option<String>> {
+    if let [ast::Expr::Identifier(ident)] = values
+        && ident.quote_style.is_none()
+        && ident.value.eq_ignore_ascii_case("default")
+    {
+        return Ok(None);
+    }
+    let mut parts = Vec::with_capacity(values.len());
+    for value in values {
+        parts.push(match value {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::Number(n, _) => n.clone(),
+                ast::Value::SingleQuotedString(s)
+                | ast::Value::EscapedStringLiteral(s)
+                | ast::Value::DoubleQuotedString(s) => s.clone(),
+                ast::Value::Boolean(b) => if *b { "on" } else { "off" }.to_string(),
+                other => return Err(Error::FeatureNotSupported(format!("SET value {other}"))),
+            },
+            ast::Expr::Identifier(ident)
+                if ident.quote_style.is_some() && name.eq_ignore_ascii_case("search_path") =>
+            {
+                format!("\"{}\"", ident.value)
+            }
+            ast::Expr::Identifier(ident) => ident.value.clone(),
+            ast::Expr::UnaryOp {
+                op: ast::UnaryOperator::Minus,
+                expr,
+            } => match expr.as_ref() {
+                ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                    format!("-{}", v.value)
+                }
+                other => return Err(Error::FeatureNotSupported(format!("SET value -{other}"))),
+            },
+            other => return Err(Error::FeatureNotSupported(format!("SET value {other}"))),
+        });
+    }
+    Ok(Some(parts.join(", ")))
+}
+
+/// The name of a SET target (`a` or `a.b`).
+fn parameter_name(name: &ast::ObjectName) -> String {
+    name.0
+        .iter()
+        .filter_map(|part| part.as_ident().map(|i| i.value.clone()))
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 fn level_of(level: &ast::TransactionIsolationLevel) -> Result<IsolationLevel> {
@@ -132,19 +200,53 @@ pub(crate) fn control(statement: &ast::Statement) -> Result<Option<Control>> {
                 Control::SetTransaction(level, read_only)
             }
         }
+        ast::Statement::Set(ast::Set::SingleAssignment {
+            scope,
+            hivevar: false,
+            variable,
+            values,
+        }) => {
+            let name = parameter_name(variable);
+            Control::Set {
+                value: set_value(&name, values)?,
+                name,
+                local: matches!(scope, Some(ast::ContextModifier::Local)),
+            }
+        }
+        ast::Statement::Set(ast::Set::SetTimeZone { local, value }) => Control::Set {
+            name: "TimeZone".into(),
+            value: match value {
+                ast::Expr::Identifier(i) if i.value.eq_ignore_ascii_case("local") => None,
+                other => set_value("TimeZone", std::slice::from_ref(other))?,
+            },
+            local: *local,
+        },
+        ast::Statement::Set(ast::Set::SetNames { charset_name, .. }) => Control::Set {
+            name: "client_encoding".into(),
+            value: Some(charset_name.value.clone()),
+            local: false,
+        },
+        ast::Statement::Reset(reset) => match &reset.reset {
+            ast::Reset::ALL => Control::ResetAll,
+            ast::Reset::ConfigurationParameter(name) => Control::Set {
+                name: parameter_name(name),
+                value: None,
+                local: false,
+            },
+            ast::Reset::SessionAuthorization => {
+                return Err(Error::FeatureNotSupported(
+                    "RESET SESSION AUTHORIZATION".into(),
+                ));
+            }
+        },
         ast::Statement::ShowVariable { variable } => {
-            let name: Vec<String> = variable.iter().map(|i| i.value.to_lowercase()).collect();
-            match name.join(" ").as_str() {
-                "transaction isolation level"
-                | "transaction_isolation"
-                | "default_transaction_isolation" => Control::ShowIsolation,
+            let words: Vec<String> = variable.iter().map(|i| i.value.clone()).collect();
+            match words.join(" ").to_lowercase().as_str() {
+                "all" => Control::ShowAll,
+                "transaction isolation level" => Control::Show("transaction_isolation".into()),
+                "time zone" => Control::Show("TimeZone".into()),
                 "prepared_transactions" => Control::ShowPrepared,
-                other => {
-                    return Err(Error::UndefinedObject {
-                        kind: "configuration parameter",
-                        name: other.to_string(),
-                    });
-                }
+                _ => Control::Show(words.join(".")),
             }
         }
         _ => return Ok(None),
@@ -214,7 +316,66 @@ mod tests {
         assert_eq!(parsed("COMMIT"), Some(Control::Commit));
         assert_eq!(
             parsed("SHOW TRANSACTION ISOLATION LEVEL"),
-            Some(Control::ShowIsolation)
+            Some(Control::Show("transaction_isolation".into()))
+        );
+        assert_eq!(
+            parsed("SET LOCAL lock_timeout TO '1s'"),
+            Some(Control::Set {
+                name: "lock_timeout".into(),
+                value: Some("1s".into()),
+                local: true
+            })
+        );
+        assert_eq!(
+            parsed("SET DateStyle = ISO, MDY"),
+            Some(Control::Set {
+                name: "DateStyle".into(),
+                value: Some("ISO, MDY".into()),
+                local: false
+            })
+        );
+        assert_eq!(
+            parsed("SET search_path = \"$user\", public"),
+            Some(Control::Set {
+                name: "search_path".into(),
+                value: Some("\"$user\", public".into()),
+                local: false
+            })
+        );
+        assert_eq!(
+            parsed("SET extra_float_digits TO -2"),
+            Some(Control::Set {
+                name: "extra_float_digits".into(),
+                value: Some("-2".into()),
+                local: false
+            })
+        );
+        for reset in [
+            "RESET statement_timeout",
+            "SET statement_timeout TO DEFAULT",
+        ] {
+            assert_eq!(
+                parsed(reset),
+                Some(Control::Set {
+                    name: "statement_timeout".into(),
+                    value: None,
+                    local: false
+                })
+            );
+        }
+        assert_eq!(parsed("RESET ALL"), Some(Control::ResetAll));
+        assert_eq!(parsed("SHOW ALL"), Some(Control::ShowAll));
+        assert_eq!(
+            parsed("SHOW TIME ZONE"),
+            Some(Control::Show("TimeZone".into()))
+        );
+        assert_eq!(
+            parsed("SET TIME ZONE 'UTC'"),
+            Some(Control::Set {
+                name: "TimeZone".into(),
+                value: Some("UTC".into()),
+                local: false
+            })
         );
         assert_eq!(parsed("SELECT 1"), None);
     }

@@ -33,14 +33,32 @@
 //! or the default. Savepoints are a stack of names over the engine's
 //! savepoint marks (a name may repeat; the newest one wins).
 //!
+//! Configuration parameters (`SET`, `SHOW`, `RESET`, [`settings`]) include
+//! three timeouts, as in PostgreSQL:
+//!
+//! - `statement_timeout`: a statement running longer fails with 57014
+//!   (its operators check the deadline as they go, and a lock wait ends at
+//!   it);
+//! - `lock_timeout`: a lock wait longer than this fails with 55P03;
+//! - `idle_in_transaction_session_timeout`: a block left idle longer than
+//!   this is rolled back, and the next statement fails with 25P03 (a
+//!   server closes the connection at that moment instead).
+//!
 //! For a shell: [`Session::transaction_state`], [`Session::transaction_id`]
 //! (the engine's id, as lock listings show it) and
-//! [`Session::cancel_handle`], which ends a lock wait from another thread
-//! ([`cancel`]).
+//! [`Session::cancel_handle`], which cancels the running statement from
+//! another thread ([`cancel`]).
 
 mod block;
 pub mod cancel;
+mod client;
 mod control;
+pub(crate) mod registry;
+pub mod settings;
+mod show;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use isodb_engine::cluster::{ClusterSavepoint as SavepointId, ClusterTransaction as EngineTransaction};
 use isodb_engine::txn::{IsolationLevel, TransactionOptions, TxnId};
@@ -55,8 +73,12 @@ use crate::statement::{Prepared, StatementRef, ToStatement, ToValue, plan_fresh}
 use crate::transaction::Transaction;
 use crate::types::Value;
 
-pub use cancel::CancelHandle;
-use cancel::CurrentTransaction;
+pub use cancel::{CancelHandle, Interrupt};
+pub use client::{Completion, Description};
+pub use settings::Settings;
+pub use show::SessionView;
+
+use cancel::Activity;
 use control::control;
 
 /// Where a session is, as a shell shows it (PostgreSQL's `I`, `T`, `E`).
@@ -77,6 +99,8 @@ struct Block {
     statements: usize,
     /// Open savepoints, oldest first.
     savepoints: Vec<(String, SavepointId)>,
+    /// An implicit block ([`client`]): ends with the message that opened it.
+    implicit: bool,
 }
 
 impl Block {
@@ -85,6 +109,7 @@ impl Block {
             txn,
             statements: 0,
             savepoints: Vec::new(),
+            implicit: false,
         }
     }
 
@@ -107,6 +132,8 @@ enum BlockState {
         /// The block, kept for ROLLBACK TO SAVEPOINT (only when it has
         /// savepoints and its engine transaction is still active).
         kept: Option<Block>,
+        /// The failed block was an implicit one.
+        implicit: bool,
     },
 }
 
@@ -116,7 +143,22 @@ pub struct Session {
     state: BlockState,
     level: IsolationLevel,
     read_only: bool,
-    current: CurrentTransaction,
+    activity: Arc<Activity>,
+    /// Statements started so far (numbers the running one for cancels).
+    statements: u64,
+    settings: Settings,
+    /// The connected database's name (`current_database()`).
+    database_name: String,
+    /// When the open block last finished a statement.
+    idle_since: Option<Instant>,
+    /// Its backend process id ([`registry`]).
+    pid: i32,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.db.sessions().unregister(self.pid);
+    }
 }
 
 impl std::fmt::Debug for Session {
@@ -153,12 +195,82 @@ fn into_rows(result: StatementResult) -> Rows {
 impl Session {
     pub(crate) fn new(db: Database) -> Session {
         let level = db.options().isolation_level;
+        let settings = Settings::new(db.options().lock_timeout);
+        let activity = Arc::default();
+        let pid = db.sessions().register(&activity);
         Session {
             db,
             state: BlockState::Idle,
             level,
             read_only: false,
-            current: CurrentTransaction::default(),
+            activity,
+            statements: 0,
+            settings,
+            database_name: "isodb".into(),
+            idle_since: None,
+            pid,
+        }
+    }
+
+    /// Names the user and database this session serves (a server does this
+    /// at connection start): `current_user`, `session_authorization`,
+    /// `current_database()`.
+    pub fn set_identity(&mut self, user: &str, database: &str) {
+        // `session_authorization` is a known fixed parameter.
+        let _ = self.settings.set_fixed("session_authorization", user);
+        self.database_name = database.to_string();
+    }
+
+    /// The session's backend process id, unique among the database's open
+    /// sessions: `pg_backend_pid()`, what a server sends as BackendKeyData,
+    /// and what [`Database::blocking_pids`] takes and returns.
+    pub fn backend_pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The session's configuration parameters.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Reported parameters that changed since the last call (what a server
+    /// sends its client as ParameterStatus after a statement).
+    pub fn take_reported_changes(&mut self) -> Vec<(&'static str, String)> {
+        self.settings.take_reported_changes()
+    }
+
+    /// The value of parameter `name`, as `SHOW name` gives it.
+    pub fn show(&self, name: &str) -> Result<String> {
+        self.view().show(name).map(|(_, value)| value)
+    }
+
+    /// The instant at which an idle open block exceeds
+    /// `idle_in_transaction_session_timeout` (a server closes the
+    /// connection then); `None` outside a block or without the timeout.
+    pub fn idle_in_transaction_deadline(&self) -> Option<Instant> {
+        let timeout = self.settings.idle_in_transaction_timeout()?;
+        self.idle_since
+            .filter(|_| self.in_transaction())
+            .map(|since| since + timeout)
+    }
+
+    /// What the executor and SHOW see of the session.
+    fn view(&self) -> SessionView<'_> {
+        let (level, read_only) = match &self.state {
+            BlockState::InBlock(block)
+            | BlockState::Failed {
+                kept: Some(block), ..
+            } => (block.txn.level(), block.txn.is_read_only()),
+            _ => (self.level, self.read_only),
+        };
+        SessionView {
+            settings: &self.settings,
+            level,
+            read_only,
+            default_level: self.level,
+            default_read_only: self.read_only,
+            database: &self.database_name,
+            backend_pid: self.pid,
         }
     }
 
@@ -222,10 +334,10 @@ impl Session {
         }
     }
 
-    /// A handle that cancels this session's lock wait from another thread:
-    /// the waiting statement fails with 57014.
+    /// A handle that cancels this session's running statement from another
+    /// thread: it fails with 57014.
     pub fn cancel_handle(&self) -> CancelHandle {
-        CancelHandle::new(self.db.cluster().clone(), self.current.clone())
+        CancelHandle::new(self.db.cluster().clone(), Arc::clone(&self.activity))
     }
 
     /// Runs one or more `;`-separated statements without parameters;
@@ -287,6 +399,13 @@ impl Session {
         if control(prepared.statement())?.is_some() {
             return Ok(prepared);
         }
+        self.plan_prepared(&prepared)?;
+        Ok(prepared)
+    }
+
+    /// Plans a prepared statement in the open block, or in a read-only
+    /// transaction of its own.
+    pub(crate) fn plan_prepared(&mut self, prepared: &Prepared) -> Result<()> {
         let catalog = self.db.catalog();
         match &mut self.state {
             BlockState::Failed { .. } => return Err(Error::InFailedTransaction),
@@ -303,7 +422,7 @@ impl Session {
                 planned?;
             }
         }
-        Ok(prepared)
+        Ok(())
     }
 
     /// Starts a transaction block at `level`; the guard commits or rolls
@@ -351,6 +470,31 @@ impl Session {
         params: &[Value],
         prepared: Option<&Prepared>,
     ) -> Result<StatementResult> {
+        self.end_idle_block()?;
+        let result = self.run_statement(statement, params, prepared);
+        self.idle_since = self.in_transaction().then(Instant::now);
+        result
+    }
+
+    /// Rolls back an open block that was idle past
+    /// `idle_in_transaction_session_timeout` (25P03).
+    fn end_idle_block(&mut self) -> Result<()> {
+        match self.idle_in_transaction_deadline() {
+            Some(deadline) if Instant::now() >= deadline => {
+                self.rollback_block()?;
+                self.idle_since = None;
+                Err(Error::IdleInTransactionTimeout)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn run_statement(
+        &mut self,
+        statement: &ast::Statement,
+        params: &[Value],
+        prepared: Option<&Prepared>,
+    ) -> Result<StatementResult> {
         if let Some(control) = control(statement)? {
             if !params.is_empty() {
                 return Err(Error::WrongParameterCount {
@@ -360,16 +504,64 @@ impl Session {
             }
             return self.run_control(control);
         }
+        if matches!(self.state, BlockState::Failed { .. }) {
+            return Err(Error::InFailedTransaction);
+        }
+        self.statements += 1;
+        let number = self.statements;
+        let deadline = self
+            .settings
+            .statement_timeout()
+            .and_then(|t| Instant::now().checked_add(t));
+        let lock_timeout = lock_wait_limit(self.settings.lock_timeout(), deadline);
+        let interrupt = Interrupt::new(Arc::clone(&self.activity), number, deadline);
+        self.activity.start_statement(number);
+        let result = self.run_planned(statement, params, prepared, interrupt, lock_timeout);
+        self.activity.end_statement();
+        result
+    }
+
+    fn run_planned(
+        &mut self,
+        statement: &ast::Statement,
+        params: &[Value],
+        prepared: Option<&Prepared>,
+        interrupt: Interrupt,
+        lock_timeout: Option<Duration>,
+    ) -> Result<StatementResult> {
         let catalog = self.db.catalog();
         let db = self.db.clone();
+        let (level, read_only) = (self.level, self.read_only);
+        let view = SessionView {
+            settings: &self.settings,
+            level,
+            read_only,
+            default_level: level,
+            default_read_only: read_only,
+            database: &self.database_name,
+            backend_pid: self.pid,
+        };
         match &mut self.state {
             BlockState::Failed { .. } => Err(Error::InFailedTransaction),
             BlockState::InBlock(block) => {
                 block.txn.new_statement();
+                block.txn.set_lock_timeout(lock_timeout);
                 block.statements += 1;
-                let result =
-                    plan_and_run(&db, &mut block.txn, catalog, statement, params, prepared)
-                        .map_err(canceled);
+                let view = SessionView {
+                    level: block.txn.level(),
+                    read_only: block.txn.is_read_only(),
+                    ..view
+                };
+                let run = Run {
+                    db: &db,
+                    catalog,
+                    statement,
+                    params,
+                    prepared,
+                    interrupt,
+                    session: view,
+                };
+                let result = run.execute(&mut block.txn);
                 if let Err(error) = &result {
                     self.fail_block(error)?;
                 }
@@ -377,18 +569,27 @@ impl Session {
             }
             BlockState::Idle => {
                 let mut txn = db.cluster().begin_with(TransactionOptions {
-                    level: self.level,
-                    read_only: self.read_only || reads_only(statement),
+                    level,
+                    read_only: read_only || reads_only(statement),
                 });
-                self.current.set(Some(txn.id()));
+                txn.set_lock_timeout(lock_timeout);
+                self.activity.set_transaction(Some(txn.id()));
                 txn.new_statement();
-                let result = plan_and_run(&db, &mut txn, catalog, statement, params, prepared)
-                    .map_err(canceled);
+                let run = Run {
+                    db: &db,
+                    catalog,
+                    statement,
+                    params,
+                    prepared,
+                    interrupt,
+                    session: view,
+                };
+                let result = run.execute(&mut txn);
                 let ended = match result {
                     Ok(result) => txn.commit().map(|_| result).map_err(Error::from),
                     Err(error) => txn.rollback().map_err(Error::from).and(Err(error)),
                 };
-                self.current.set(None);
+                self.activity.set_transaction(None);
                 ended
             }
         }
@@ -407,64 +608,102 @@ impl Session {
             BlockState::Failed {
                 retryable,
                 kept: None,
+                implicit: false,
             },
         ) else {
             return Ok(());
         };
+        let implicit = block.implicit;
         if !block.savepoints.is_empty() && block.txn.is_active() {
             self.state = BlockState::Failed {
                 retryable,
                 kept: Some(block),
+                implicit,
             };
             return Ok(());
         }
-        self.current.set(None);
+        self.state = BlockState::Failed {
+            retryable,
+            kept: None,
+            implicit,
+        };
+        self.activity.set_transaction(None);
         block.txn.rollback()?;
         Ok(())
     }
 }
 
-/// A lock wait ended by a [`CancelHandle`] is reported as 57014.
-fn canceled(error: Error) -> Error {
+/// How long a lock wait may last: the session's `lock_timeout`, cut short
+/// by the statement's deadline.
+fn lock_wait_limit(lock_timeout: Option<Duration>, deadline: Option<Instant>) -> Option<Duration> {
+    let remaining = deadline.map(|d| {
+        d.saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1))
+    });
+    match (lock_timeout, remaining) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// A lock wait that ended early, reported as PostgreSQL does: canceled
+/// (57014), past the statement's deadline (57014), or past `lock_timeout`
+/// (55P03).
+fn stopped(error: Error, interrupt: &Interrupt) -> Error {
     match error {
-        Error::Engine(isodb_engine::Error::LockTimeout(message))
-            if message.starts_with("canceled") =>
-        {
-            Error::QueryCanceled(message)
+        Error::Engine(isodb_engine::Error::LockTimeout(message)) => {
+            if interrupt.was_canceled() || message.starts_with("canceled") {
+                Error::QueryCanceled("user request".into())
+            } else if interrupt.deadline_passed() {
+                Error::QueryCanceled("statement timeout".into())
+            } else if message.ends_with("(NOWAIT)") {
+                Error::Engine(isodb_engine::Error::LockTimeout(message))
+            } else {
+                Error::LockTimeout(message)
+            }
         }
         other => other,
     }
 }
 
-/// Plans (or reuses a prepared plan) and executes one statement.
-fn plan_and_run(
-    db: &Database,
-    txn: &mut EngineTransaction,
+/// One statement to plan (or take a prepared plan for) and execute.
+struct Run<'a> {
+    db: &'a Database,
     catalog: crate::catalog::store::Catalog,
-    statement: &ast::Statement,
-    params: &[Value],
-    prepared: Option<&Prepared>,
-) -> Result<StatementResult> {
-    let (plan, param_count) = match prepared {
-        Some(prepared) => prepared.plan(txn, catalog)?,
-        None => {
-            let (plan, _, count) = plan_fresh(txn, catalog, statement)?;
-            (std::sync::Arc::new(plan), count)
+    statement: &'a ast::Statement,
+    params: &'a [Value],
+    prepared: Option<&'a Prepared>,
+    interrupt: Interrupt,
+    session: SessionView<'a>,
+}
+
+impl Run<'_> {
+    fn execute(self, txn: &mut EngineTransaction) -> Result<StatementResult> {
+        let (plan, param_count) = match self.prepared {
+            Some(prepared) => prepared.plan(txn, self.catalog)?,
+            None => {
+                let (plan, _, count) = plan_fresh(txn, self.catalog, self.statement)?;
+                (Arc::new(plan), count)
+            }
+        };
+        if param_count != self.params.len() {
+            return Err(Error::WrongParameterCount {
+                expected: param_count,
+                given: self.params.len(),
+            });
         }
-    };
-    if param_count != params.len() {
-        return Err(Error::WrongParameterCount {
-            expected: param_count,
-            given: params.len(),
-        });
+        let mut ctx = ExecContext {
+            txn,
+            catalog: self.catalog,
+            params: self.params,
+            outer: Vec::new(),
+            subquery_cache: Default::default(),
+            row_ids: self.db.row_ids(),
+            db: self.db,
+            interrupt: self.interrupt,
+            session: self.session,
+            system_catalog: None,
+        };
+        execute_plan(&plan, &mut ctx).map_err(|error| stopped(error, &ctx.interrupt))
     }
-    let mut ctx = ExecContext {
-        txn,
-        catalog,
-        params,
-        outer: Vec::new(),
-        subquery_cache: Default::default(),
-        row_ids: db.row_ids(),
-    };
-    execute_plan(&plan, &mut ctx)
 }

@@ -11,6 +11,7 @@
 //! - [`cast`](mod@cast): `CAST` between the types.
 //! - [`like`](mod@like): the LIKE matcher.
 //! - [`from_value`]: typed reads into Rust types for `row.get::<T>()`.
+//! - [`pg_type`]: PostgreSQL's names and OIDs for these types.
 
 pub mod arithmetic;
 pub mod cast;
@@ -19,6 +20,7 @@ pub mod data_type;
 pub mod from_value;
 pub mod like;
 pub mod logic;
+pub mod pg_type;
 pub mod value;
 
 pub use cast::cast;
