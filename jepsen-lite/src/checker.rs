@@ -1,34 +1,71 @@
 //! The checking pipeline: history → version orders → dependency graph → cycles → models.
 //!
-//! [`check`] runs every stage and returns a [`CheckReport`]. Cycle anomalies are searched from
-//! the most to the least specific, each in the strongly connected components of the graph
-//! restricted to the edge kinds that anomaly allows:
+//! [`check`] runs every stage and returns a [`CheckReport`]. The graph holds ww, wr, rw and
+//! prw edges, and — as [`CheckOptions`] asks — real-time edges and process-order edges. Cycle
+//! anomalies are searched per strongly connected component in Elle's order of severity
+//! ([`crate::cycles`]); a shape that one found in the same component implies is not searched
+//! (a G0 is also a G1c: Elle reports the G0). Non-cycle anomalies come from the version-order
+//! inference (`list_append`, `register`), the session checks and register linearizability.
 //!
-//! | anomaly | components over | cycle shape |
-//! | --- | --- | --- |
-//! | G0 | ww | ww edges only |
-//! | G1c | ww, wr | a wr edge, then ww/wr |
-//! | G-single | ww, wr, rw | exactly one rw, then ww/wr |
-//! | G-nonadjacent | ww, wr, rw | ≥ 2 rw, none adjacent (tried when no G-single) |
-//! | G2-item | ww, wr, rw | an rw edge, then anything (tried when neither above) |
-//! | G2 | ww, wr, rw, prw | a prw edge, then anything |
-//! | *-realtime | all, plus rt | an rt edge, then anything; named by its other edges |
-//!
-//! One cycle is reported per component and anomaly kind.
+//! Which order edges to add follows Elle: real-time edges when some model asked for forbids
+//! a `-realtime` anomaly (strict serializability, the default), else process-order edges when
+//! one forbids a `-process` anomaly (the strong-session models), else neither
+//! ([`CheckOptions::for_models`]). With real-time edges, a process's own order is covered
+//! by real time (its transactions run one after another), so its violations are `-realtime`.
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::anomaly::{Anomaly, AnomalyKind, CycleStep};
-use crate::cycles::{CycleEdge, CycleFinder, Shape};
+use crate::anomaly::{Anomaly, AnomalyKind, CycleStep, Via};
+use crate::cycles::{CycleEdge, all_specs, search};
 use crate::explain::explain_edges;
-use crate::graph::{EdgeKinds, GraphBuilder};
+use crate::graph::GraphBuilder;
 use crate::history::{History, MicroOp, Outcome};
-use crate::models::{Model, ModelVerdict, judge, strongest_satisfied};
+use crate::models::{Model, ModelVerdict, implied_by, judge, prohibited, strongest_satisfied};
 use crate::register::RegisterOrder;
-use crate::scc::strongly_connected;
 use crate::{linearizable, list_append, order, register, session};
+
+/// What to build the graph from, and how hard to search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// Add real-time edges (one transaction completed before another was invoked).
+    pub realtime: bool,
+    /// Add process-order edges (a process's consecutive transactions).
+    pub process: bool,
+    /// States visited at most per cycle shape and component.
+    pub budget: usize,
+}
+
+impl Default for CheckOptions {
+    /// As for strict serializability, Elle's default: real-time edges, no process edges.
+    fn default() -> Self {
+        CheckOptions {
+            realtime: true,
+            process: false,
+            budget: 2_000_000,
+        }
+    }
+}
+
+impl CheckOptions {
+    /// The edges Elle would add for these models and extra anomalies: real-time edges when a
+    /// `-realtime` anomaly is forbidden, else process edges when a `-process` one is.
+    pub fn for_models(models: &[Model], anomalies: &[String]) -> CheckOptions {
+        let forbidden = prohibited(models, anomalies);
+        let needs = |via: Via| {
+            AnomalyKind::all()
+                .into_iter()
+                .any(|k| k.cycle().is_some_and(|(_, v)| v == via) && forbidden.contains(k.name()))
+        };
+        let realtime = needs(Via::Realtime);
+        CheckOptions {
+            realtime,
+            process: !realtime && needs(Via::Process),
+            ..CheckOptions::default()
+        }
+    }
+}
 
 /// The checker's result.
 #[derive(Clone, Debug, Serialize)]
@@ -45,6 +82,15 @@ pub struct CheckReport {
     pub models: Vec<ModelVerdict>,
     /// The strongest models of the lattice that hold.
     pub strongest: Vec<Model>,
+    /// No dependency at all was inferred between transactions: nothing could be refuted
+    /// (Elle's `empty-transaction-graph`, which makes its verdict `unknown`).
+    pub empty_graph: bool,
+    /// Cycle searches that ran out of budget without a cycle: (shape, component size)
+    /// (Elle's `cycle-search-timeout`, which makes its verdict `unknown`).
+    pub incomplete: Vec<(AnomalyKind, usize)>,
+    /// The edges the graph was built from.
+    #[serde(skip)]
+    pub options: CheckOptions,
 }
 
 impl CheckReport {
@@ -67,60 +113,38 @@ impl CheckReport {
     }
 }
 
-/// Checks a history against every model.
+/// Checks a history against every model, with real-time edges ([`CheckOptions::default`]).
 pub fn check(history: &History) -> CheckReport {
+    check_with(history, &CheckOptions::default())
+}
+
+/// Checks a history against every model, building the graph as `options` says.
+pub fn check_with(history: &History, options: &CheckOptions) -> CheckReport {
     let register_order = RegisterOrder::build(history);
     let mut builder = GraphBuilder::new(history.txns.len());
     let mut anomalies = list_append::infer(history, &mut builder);
     anomalies.extend(register::infer(history, &register_order, &mut builder));
-    order::add_realtime_edges(history, &mut builder);
+    if options.realtime {
+        order::add_realtime_edges(history, &mut builder);
+    }
+    if options.process {
+        order::add_process_order_edges(history, &mut builder);
+    }
     let graph = builder.finish();
 
-    let mut cycles: Vec<(AnomalyKind, Vec<CycleEdge>)> = Vec::new();
-    let mut finder = CycleFinder::new(&graph);
-    let through = |first, rest| Shape::Through { first, rest };
-    let ww = strongly_connected(&graph, EdgeKinds::WW);
-    for c in finder.find_per_component(&ww, through(EdgeKinds::WW, EdgeKinds::WW)) {
-        cycles.push((AnomalyKind::G0, c));
-    }
-    let g1 = strongly_connected(&graph, EdgeKinds::WRITES_AND_READS);
-    for c in finder.find_per_component(&g1, through(EdgeKinds::WR, EdgeKinds::WRITES_AND_READS)) {
-        cycles.push((AnomalyKind::G1c, c));
-    }
-    let item = strongly_connected(&graph, EdgeKinds::ITEM);
-    for index in 0..item.members.len() as u32 {
-        let attempts = [
-            (
-                AnomalyKind::GSingle,
-                through(EdgeKinds::RW, EdgeKinds::WRITES_AND_READS),
-            ),
-            (AnomalyKind::GNonadjacent, Shape::NonadjacentRw),
-            (AnomalyKind::G2Item, through(EdgeKinds::RW, EdgeKinds::ITEM)),
-        ];
-        for (kind, shape) in attempts {
-            if let Some(c) = finder.find_in(&item, index, shape) {
-                cycles.push((kind, c));
-                break;
-            }
-        }
-    }
-    let data = strongly_connected(&graph, EdgeKinds::DATA);
-    for c in finder.find_per_component(&data, through(EdgeKinds::PRW, EdgeKinds::DATA)) {
-        cycles.push((AnomalyKind::G2, c));
-    }
-    let all = EdgeKinds::DATA.union(EdgeKinds::RT);
-    let realtime = strongly_connected(&graph, all);
-    // A real-time edge inside a data component closes no cycle that serializability allows:
-    // that component already has a data cycle. Start only from the other real-time edges.
-    for index in 0..realtime.members.len() as u32 {
-        if let Some(c) =
-            finder.find_in_where(&realtime, index, through(EdgeKinds::RT, all), &|u, v| {
-                !data.same(u, v)
-            })
-        {
-            cycles.push((realtime_kind(&c), c));
-        }
-    }
+    let implied_cache: HashMap<AnomalyKind, Vec<&'static str>> = AnomalyKind::all()
+        .into_iter()
+        .map(|k| (k, implied_by([k.name()]).into_iter().collect()))
+        .collect();
+    let skip = |found: &[AnomalyKind], kind: AnomalyKind| {
+        found.iter().any(|f| {
+            implied_cache
+                .get(f)
+                .is_some_and(|i| i.contains(&kind.name()))
+        })
+    };
+    let found = search(&graph, &all_specs(), &skip, options.budget);
+    let mut cycles = found.cycles;
     cycles.extend(session::check(history, &graph));
 
     let steps: Vec<&[CycleEdge]> = cycles.iter().map(|(_, c)| c.as_slice()).collect();
@@ -148,6 +172,9 @@ pub fn check(history: &History) -> CheckReport {
         anomalies,
         models,
         strongest,
+        empty_graph: graph.edge_count() == 0,
+        incomplete: found.incomplete,
+        options: *options,
     }
 }
 
@@ -157,41 +184,6 @@ fn has_registers(history: &History) -> bool {
         .iter()
         .flat_map(|t| &t.ops)
         .any(|op| matches!(op, MicroOp::Write { .. } | MicroOp::Read { .. }))
-}
-
-/// Names a dependency cycle by its edges (real-time steps are ignored for the shape).
-pub fn classify(cycle: &[CycleEdge]) -> AnomalyKind {
-    let count = |k: EdgeKinds| cycle.iter().filter(|e| e.kind == k).count();
-    if count(EdgeKinds::PRW) > 0 {
-        return AnomalyKind::G2;
-    }
-    match count(EdgeKinds::RW) {
-        0 if count(EdgeKinds::WR) > 0 => AnomalyKind::G1c,
-        0 => AnomalyKind::G0,
-        1 => AnomalyKind::GSingle,
-        _ => {
-            let n = cycle.len();
-            let adjacent = (0..n).any(|i| {
-                cycle[i].kind == EdgeKinds::RW && cycle[(i + 1) % n].kind == EdgeKinds::RW
-            });
-            if adjacent {
-                AnomalyKind::G2Item
-            } else {
-                AnomalyKind::GNonadjacent
-            }
-        }
-    }
-}
-
-fn realtime_kind(cycle: &[CycleEdge]) -> AnomalyKind {
-    match classify(cycle) {
-        AnomalyKind::G0 => AnomalyKind::G0Realtime,
-        AnomalyKind::G1c => AnomalyKind::G1cRealtime,
-        AnomalyKind::GSingle => AnomalyKind::GSingleRealtime,
-        AnomalyKind::GNonadjacent => AnomalyKind::GNonadjacentRealtime,
-        AnomalyKind::G2 => AnomalyKind::G2Realtime,
-        _ => AnomalyKind::G2ItemRealtime,
-    }
 }
 
 fn cycle_anomaly(
@@ -223,5 +215,32 @@ fn cycle_anomaly(
         txns: cycle.iter().map(|e| e.from).collect(),
         explanation: format!("{}: {}", kind.meaning(), path.join(" ")),
         cycle: steps,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::HistoryBuilder;
+
+    #[test]
+    fn options_follow_the_models_asked_for() {
+        let none: [String; 0] = [];
+        assert!(CheckOptions::for_models(&[Model::StrictSerializable], &none).realtime);
+        let session = CheckOptions::for_models(&[Model::StrongSessionSerializable], &none);
+        assert!(!session.realtime && session.process);
+        let plain = CheckOptions::for_models(&[Model::Serializable], &none);
+        assert!(!plain.realtime && !plain.process);
+        let asked = CheckOptions::for_models(&[Model::Serializable], &["G0-process".to_string()]);
+        assert!(asked.process);
+    }
+
+    #[test]
+    fn a_lone_transaction_leaves_an_empty_graph() {
+        let mut b = HistoryBuilder::new();
+        b.ok(0, vec![MicroOp::read_list(1, &[])]);
+        let report = check(&b.build().expect("pairs"));
+        assert!(report.empty_graph && report.anomalies.is_empty());
+        assert!(report.satisfies(Model::StrictSerializable));
     }
 }

@@ -8,16 +8,18 @@
 //! {:type :ok,     :f :txn, :value [[:w 1 3] [:r 2 nil]], :process 1, :time 160, :index 6}
 //! ```
 //!
-//! The reader handles `nil`, booleans, integers (an `N` suffix allowed), floats, strings,
-//! characters, keywords, symbols, lists, vectors, maps, sets, comments (`;`), discards (`#_`) and
-//! tagged values (`#inst "..."`, `#jepsen.history.Op{...}`: the tag is dropped). A file holding a
-//! single vector of operation maps is accepted too. Operations whose `:f` is not `:txn` or whose
-//! `:process` is not an integer (the nemesis) are skipped; micro-ops are `[:append k v]`,
-//! `[:r k v]` and `[:w k v]` with integer keys and values. A `[:r k nil]` is resolved to a list
-//! or register read as described in [`crate::history::resolve_nil_reads`].
+//! The reader handles `nil`, booleans, integers (an `N` suffix allowed, beyond 64 bits too),
+//! floats, strings, characters, keywords, symbols, lists, vectors, maps, sets, comments (`;`),
+//! discards (`#_`) and tagged values (`#inst "..."`, `#jepsen.history.Op{...}`: the tag is
+//! dropped). A file whose first form is a vector (or list) holds the operations inside it, as
+//! elle-cli reads it. What the operations mean (optional `:f`, `:process`, `:time`, `:index`,
+//! micro-ops with keys of any scalar type) is [`crate::op`]'s.
 
 use crate::error::{Error, Result};
-use crate::history::{Event, EventType, MicroOp, resolve_nil_reads};
+use crate::history::Event;
+use crate::json::EventSink;
+use crate::names::{Names, Scalar};
+use crate::op::{NO_PROCESS, RawMop, RawOp, RawProcess, RawValue, Workload, event_type};
 
 /// An EDN value.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,6 +30,8 @@ pub enum Edn {
     Bool(bool),
     /// An integer.
     Int(i64),
+    /// An integer beyond 64 bits (its digits).
+    BigInt(String),
     /// A floating-point number.
     Float(f64),
     /// A string (escapes resolved).
@@ -284,6 +288,10 @@ fn atom(token: &str) -> Option<Edn> {
     if let Ok(i) = digits.parse::<i64>() {
         return Some(Edn::Int(i));
     }
+    let unsigned = digits.strip_prefix(['-', '+']).unwrap_or(digits);
+    if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Edn::BigInt(digits.trim_start_matches('+').to_string()));
+    }
     token
         .strip_suffix('M')
         .unwrap_or(token)
@@ -292,115 +300,225 @@ fn atom(token: &str) -> Option<Edn> {
         .map(Edn::Float)
 }
 
-/// Parses a Jepsen EDN history of list-append or rw-register transactions into events.
-pub fn parse_events(text: &str, source: &str) -> Result<Vec<Event>> {
-    let mut forms = read_all(text, source)?;
-    if let [(line, Edn::Seq(items))] = forms.as_slice() {
-        let line = *line;
-        forms = items.iter().cloned().map(|item| (line, item)).collect();
-    }
+/// Parses a Jepsen EDN history into events; keys and values are coded in `names`.
+pub fn parse_events(
+    text: &str,
+    source: &str,
+    names: &mut Names,
+    workload: Workload,
+) -> Result<Vec<Event>> {
     let mut events = Vec::new();
-    for (line, form) in &forms {
-        let fail = |reason: String| Error::parse(source, *line, reason);
-        if !matches!(form, Edn::Map(_)) {
-            return Err(fail(
-                "expected an operation map {:type .., :f .., :value ..}".into(),
-            ));
-        }
-        if !matches!(form.get("f"), Some(Edn::Keyword(f)) if f == "txn") {
-            continue;
-        }
-        let Some(Edn::Int(process)) = form.get("process") else {
-            continue;
-        };
-        let process = u64::try_from(*process).map_err(|_| fail("negative :process".into()))?;
-        let kind = match form.get("type") {
-            Some(Edn::Keyword(k)) if k == "invoke" => EventType::Invoke,
-            Some(Edn::Keyword(k)) if k == "ok" => EventType::Ok,
-            Some(Edn::Keyword(k)) if k == "fail" => EventType::Fail,
-            Some(Edn::Keyword(k)) if k == "info" => EventType::Info,
-            other => {
-                return Err(fail(format!(
-                    ":type must be :invoke, :ok, :fail or :info, not {other:?}"
-                )));
-            }
-        };
-        let time = match form.get("time") {
-            Some(Edn::Int(t)) => Some(*t),
-            _ => None,
-        };
-        let txn = match form.get("value") {
-            None | Some(Edn::Nil) => Vec::new(),
-            Some(Edn::Seq(ops)) => ops
-                .iter()
-                .map(micro_op)
-                .collect::<std::result::Result<_, _>>()
-                .map_err(fail)?,
-            Some(other) => {
-                return Err(fail(format!(
-                    ":value must be a vector of micro-ops, not {other:?}"
-                )));
-            }
-        };
-        events.push(Event {
-            process,
-            kind,
-            txn,
-            time,
-        });
-    }
-    resolve_nil_reads(&mut events);
+    read_text(text, source, names, workload, &mut |event, _, _| {
+        events.push(event);
+        Ok(())
+    })?;
     Ok(events)
 }
 
-fn micro_op(op: &Edn) -> std::result::Result<MicroOp, String> {
+/// Reads a Jepsen EDN history operation by operation: one map per line, or a vector of maps.
+pub fn read_text(
+    text: &str,
+    source: &str,
+    names: &mut Names,
+    workload: Workload,
+    sink: &mut EventSink<'_>,
+) -> Result<()> {
+    let mut reader = Reader {
+        bytes: text.as_bytes(),
+        pos: 0,
+        line: 1,
+        source,
+    };
+    reader.skip_space()?;
+    let close = match reader.peek() {
+        Some(b'[') => Some(b']'),
+        Some(b'(') => Some(b')'),
+        _ => None,
+    };
+    if close.is_some() {
+        reader.pos += 1;
+    }
+    let mut index = 0u64;
+    loop {
+        reader.skip_space()?;
+        match (reader.peek(), close) {
+            (None, None) => return Ok(()),
+            (None, Some(c)) => return Err(reader.error(format!("missing '{}'", c as char))),
+            (Some(b), Some(c)) if b == c => {
+                reader.pos += 1;
+                reader.skip_space()?;
+                if reader.peek().is_some() {
+                    return Err(reader.error("text after the vector of operations"));
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+        let line = reader.line;
+        let Some(form) = reader.form()? else {
+            continue;
+        };
+        let op = raw_op(&form, names).map_err(|reason| Error::parse(source, line, reason))?;
+        let at = op.index.unwrap_or(index);
+        index += 1;
+        if let Some(event) = op
+            .into_event(names, workload)
+            .map_err(|e| e.at(source, line))?
+        {
+            sink(event, line, at)?;
+        }
+    }
+}
+
+fn keyword_name(edn: &Edn) -> Option<&str> {
+    match edn {
+        Edn::Keyword(k) | Edn::Symbol(k) | Edn::Str(k) => Some(k),
+        _ => None,
+    }
+}
+
+/// One operation map.
+fn raw_op(form: &Edn, names: &mut Names) -> std::result::Result<RawOp, String> {
+    if !matches!(form, Edn::Map(_)) {
+        return Err("expected an operation map {:type .., :value ..}".into());
+    }
+    let process = match form.get("process") {
+        None | Some(Edn::Nil) => RawProcess::Client(NO_PROCESS),
+        Some(Edn::Int(p)) => RawProcess::Client(
+            u64::try_from(*p)
+                .ok()
+                .filter(|p| *p != NO_PROCESS)
+                .ok_or_else(|| format!(":process {p} is negative"))?,
+        ),
+        // Elle's client operations are those with an integer process; :nemesis is not one.
+        Some(_) => RawProcess::Nemesis,
+    };
+    let kind = form
+        .get("type")
+        .and_then(keyword_name)
+        .and_then(event_type)
+        .ok_or_else(|| {
+            format!(
+                ":type must be :invoke, :ok, :fail or :info, not {:?}",
+                form.get("type")
+            )
+        })?;
+    let time = match form.get("time") {
+        Some(Edn::Int(t)) => Some(*t),
+        _ => None,
+    };
+    let index = match form.get("index") {
+        Some(Edn::Int(i)) => {
+            Some(u64::try_from(*i).map_err(|_| format!(":index {i} is negative"))?)
+        }
+        _ => None,
+    };
+    let f = form.get("f").and_then(keyword_name).map(str::to_string);
+    let mops = match form.get("value") {
+        None | Some(Edn::Nil) => Some(Vec::new()),
+        Some(Edn::Seq(items)) => match items
+            .iter()
+            .map(|item| raw_mop(item, names))
+            .collect::<std::result::Result<Vec<_>, _>>()
+        {
+            Ok(mops) => Some(mops),
+            Err(_) if f.as_deref().is_some_and(|f| f != "txn") => None,
+            Err(e) => return Err(e),
+        },
+        Some(_) => None,
+    };
+    Ok(RawOp {
+        process,
+        kind,
+        time,
+        index,
+        f,
+        mops: if process == RawProcess::Nemesis {
+            None
+        } else {
+            mops
+        },
+    })
+}
+
+fn scalar(edn: &Edn) -> std::result::Result<Scalar, String> {
+    Ok(match edn {
+        Edn::Int(i) => Scalar::Int(*i),
+        Edn::BigInt(digits) => Scalar::BigInt(digits.clone()),
+        Edn::Float(f) => Scalar::float(*f),
+        Edn::Str(s) => Scalar::Str(s.clone()),
+        Edn::Keyword(k) => Scalar::Keyword(k.clone()),
+        Edn::Symbol(s) => Scalar::Symbol(s.clone()),
+        Edn::Bool(b) => Scalar::Bool(*b),
+        Edn::Char(c) => Scalar::Char(*c),
+        other => return Err(format!("{other:?} is not a scalar (a key or value)")),
+    })
+}
+
+fn raw_value(edn: &Edn, names: &mut Names) -> std::result::Result<RawValue, String> {
+    Ok(match edn {
+        Edn::Nil => RawValue::Nil,
+        Edn::Seq(items) => RawValue::List(
+            items
+                .iter()
+                .map(|item| names.value(scalar(item)?))
+                .collect::<std::result::Result<_, _>>()?,
+        ),
+        Edn::Map(rows) => RawValue::Rows(
+            rows.iter()
+                .map(|(k, v)| Ok((scalar(k)?, scalar(v)?)))
+                .collect::<std::result::Result<_, String>>()?,
+        ),
+        other => RawValue::Scalar(scalar(other)?),
+    })
+}
+
+/// A micro-op vector `[:f key value]`.
+fn raw_mop(op: &Edn, names: &mut Names) -> std::result::Result<RawMop, String> {
     let Edn::Seq(parts) = op else {
         return Err(format!("micro-op must be a vector, not {op:?}"));
     };
-    let (Some(Edn::Keyword(f)), Some(key)) = (parts.first(), parts.get(1)) else {
-        return Err(format!(
-            "micro-op must start with a keyword and a key: {op:?}"
-        ));
+    let Some(f) = parts.first().and_then(keyword_name) else {
+        return Err(format!("micro-op must start with its function: {op:?}"));
     };
-    let Edn::Int(key) = *key else {
-        return Err(format!("only integer keys are supported: {op:?}"));
-    };
-    let value = parts.get(2).unwrap_or(&Edn::Nil);
-    let int = |v: &Edn| match v {
-        Edn::Int(i) => Ok(*i),
-        other => Err(format!("expected an integer in {op:?}, got {other:?}")),
-    };
-    Ok(match f.as_str() {
-        "append" => MicroOp::Append {
-            key,
-            value: int(value)?,
-        },
-        "w" => MicroOp::Write {
-            key,
-            value: int(value)?,
-        },
-        "r" => match value {
-            Edn::Nil => MicroOp::Read { key, value: None },
-            Edn::Int(v) => MicroOp::Read {
-                key,
-                value: Some(*v),
-            },
-            Edn::Seq(items) => MicroOp::ReadList {
-                key,
-                value: items
-                    .iter()
-                    .map(int)
-                    .collect::<std::result::Result<_, _>>()?,
-            },
-            other => return Err(format!("unreadable read value {other:?}")),
-        },
-        other => return Err(format!("unknown micro-op :{other}")),
+    if parts.len() > 3 {
+        return Err(format!("micro-op {op:?} has more than [f key value]"));
+    }
+    Ok(RawMop {
+        f: f.to_string(),
+        key: parts.get(1).map(scalar).transpose()?,
+        value: raw_value(parts.get(2).unwrap_or(&Edn::Nil), names)?,
+        predicate: None,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::MicroOp;
+
+    fn parse(source: &str, text: &str) -> Result<Vec<Event>> {
+        parse_events(text, source, &mut Names::default(), Workload::Auto)
+    }
+
+    #[test]
+    fn keys_of_every_scalar_type_and_no_f() {
+        let text = "{:type :ok, :value [[:append :x 1] [:append \"y\" 2] [:r 3 [1]] [:w 4.5 true] [:r 99999999999999999999 nil]]}";
+        let mut names = Names::default();
+        let events = parse_events(text, "h", &mut names, Workload::Auto).expect("parses");
+        let keys: Vec<String> = events[0]
+            .txn
+            .iter()
+            .map(|op| match op {
+                MicroOp::Append { key, .. }
+                | MicroOp::ReadList { key, .. }
+                | MicroOp::Write { key, .. }
+                | MicroOp::Read { key, .. } => names.show_key(*key).to_string(),
+                MicroOp::PredicateRead { .. } => String::new(),
+            })
+            .collect();
+        assert_eq!(keys, [":x", "\"y\"", "3", "4.5", "99999999999999999999N"]);
+    }
 
     #[test]
     fn reads_jepsen_list_append_lines() {
@@ -408,9 +526,13 @@ mod tests {
 {:type :ok, :f :txn, :value [[:append 1 2] [:r 1 [1 2]]], :process 0, :time 150, :index 5}
 {:type :info, :f :start-partition, :value nil, :process :nemesis, :time 160}
 "#;
-        let events = parse_events(text, "h.edn").expect("parses");
+        let events = parse("h.edn", text).expect("parses");
         assert_eq!(events.len(), 2);
-        assert_eq!(events[0].txn[1], MicroOp::read_list(1, &[]));
+        assert_eq!(
+            events[0].txn[1],
+            MicroOp::read(1, None),
+            "resolved when paired"
+        );
         assert_eq!(
             events[1].txn,
             vec![MicroOp::append(1, 2), MicroOp::read_list(1, &[1, 2])]
@@ -421,7 +543,7 @@ mod tests {
     #[test]
     fn reads_registers_tags_sets_comments_and_discards() {
         let text = "; a comment\n[#jepsen.history.Op{:type :ok, :f :txn, :value [[:w 1 3] [:r 2 nil]], :process 1, :time 5 :tags #{:a \"b\\\"c\"} #_ :gone :x 1.5}]";
-        let events = parse_events(text, "h.edn").expect("parses");
+        let events = parse("h.edn", text).expect("parses");
         assert_eq!(
             events[0].txn,
             vec![MicroOp::write(1, 3), MicroOp::read(2, None)]
@@ -441,9 +563,15 @@ mod tests {
 
     #[test]
     fn malformed_input_is_an_error_with_a_line() {
-        let err = parse_events("{:type :ok\n :f :txn", "h.edn").expect_err("unclosed map");
+        let err = parse("h.edn", "{:type :ok\n :f :txn").expect_err("unclosed map");
         assert!(err.to_string().starts_with("h.edn:"), "{err}");
-        assert!(parse_events("{:type :ok :f :txn :process 0 :value [[:zap 1 2]]}", "h").is_err());
-        assert!(parse_events("{:a}", "h").is_err());
+        assert!(parse("h", "{:type :ok :f :txn :process 0 :value [[:zap 1 2]]}").is_err());
+        assert!(parse("h", "{:a}").is_err());
+        let err = parse(
+            "h",
+            "[{:type :invoke :value []}\n {:type :ok :value [[:zap 1 2]]}]",
+        )
+        .expect_err("bad element");
+        assert!(err.to_string().starts_with("h:2:"), "{err}");
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Checking itself never fails — a broken history is a *finding*, not an error. Errors are
 //! reserved for input that cannot be read at all (bad JSON/EDN, a completion without an
-//! invocation, an unknown micro-operation) and for I/O while reading or writing files.
+//! invocation, an unknown micro-operation), for input of another workload than the one asked
+//! for, and for I/O while reading or writing files.
 
 use std::path::PathBuf;
 
@@ -17,6 +18,17 @@ pub enum Error {
         /// 1-based line number of the offending record.
         line: usize,
         /// What is wrong, in words a person can act on.
+        reason: String,
+    },
+    /// The history is well formed but of another workload than the one asked for (a register
+    /// write in a `list-append` history, a bank transfer): elle-cli's "wrong model selected".
+    #[error("{path}:{line}: {reason}")]
+    OtherWorkload {
+        /// The file (or `<input>` for in-memory text).
+        path: String,
+        /// 1-based line number of the offending record.
+        line: usize,
+        /// What does not belong, in words a person can act on.
         reason: String,
     },
     /// Reading or writing a file failed.

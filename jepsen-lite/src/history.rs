@@ -16,9 +16,12 @@
 //! compact integer id every later stage uses. An invocation left without completion at the end
 //! of the history is treated as `info`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 
 use crate::error::{Error, Result};
+use crate::names::Names;
 use crate::predicate::Predicate;
 
 /// A key (list or register). Jepsen's workloads use integer keys.
@@ -175,6 +178,12 @@ pub struct Transaction {
     pub invoke_time: i64,
     /// When the client learnt the outcome; `None` for `info` (it may take effect any time later).
     pub complete_time: Option<i64>,
+    /// When the completion was recorded, whatever the outcome (`None`: never completed). Only
+    /// reports use it (the latency of an `info`); the checker orders by `complete_time`.
+    pub end_time: Option<i64>,
+    /// The history index of its completion (of its invocation while it has none): the
+    /// operation's `:index` when the input gives one, else its 0-based position in the input.
+    pub index: u64,
 }
 
 impl Transaction {
@@ -189,67 +198,19 @@ impl Transaction {
 pub struct History {
     /// All transactions in invocation order; `txns[i].id == i`.
     pub txns: Vec<Transaction>,
+    /// What the key and value codes stand for (empty when every key and value is an integer).
+    pub names: Names,
 }
 
 impl History {
     /// Pairs events per process as Jepsen does. `source` names the input for error messages;
     /// event positions (1-based) are used as line numbers.
     pub fn from_events(events: &[Event], source: &str) -> Result<History> {
-        let use_positions = events.iter().any(|e| e.time.is_none());
-        let mut pending: HashMap<ProcessId, usize> = HashMap::new();
-        let mut txns: Vec<Transaction> = Vec::new();
+        let mut pairer = Pairer::new(source);
         for (position, event) in events.iter().enumerate() {
-            let time = if use_positions {
-                position as i64
-            } else {
-                event.time.unwrap_or(0)
-            };
-            match event.kind {
-                EventType::Invoke => {
-                    if pending.contains_key(&event.process) {
-                        return Err(Error::parse(
-                            source,
-                            position + 1,
-                            format!("process {} invoked again before completing", event.process),
-                        ));
-                    }
-                    let id = TxnId::try_from(txns.len()).map_err(|_| {
-                        Error::parse(source, position + 1, "more than 2^32 transactions")
-                    })?;
-                    pending.insert(event.process, txns.len());
-                    txns.push(Transaction {
-                        id,
-                        process: event.process,
-                        outcome: Outcome::Info,
-                        ops: event.txn.clone(),
-                        invoke_time: time,
-                        complete_time: None,
-                    });
-                }
-                kind => {
-                    let Some(slot) = pending.remove(&event.process) else {
-                        return Err(Error::parse(
-                            source,
-                            position + 1,
-                            format!("process {} completed without an invocation", event.process),
-                        ));
-                    };
-                    let txn = &mut txns[slot];
-                    txn.outcome = match kind {
-                        EventType::Ok => Outcome::Ok,
-                        EventType::Fail => Outcome::Fail,
-                        _ => Outcome::Info,
-                    };
-                    if !event.txn.is_empty() && kind != EventType::Info {
-                        txn.ops = event.txn.clone();
-                    }
-                    if kind != EventType::Info {
-                        txn.complete_time = Some(time);
-                    }
-                }
-            }
+            pairer.push(event.clone(), position + 1, position as u64)?;
         }
-        Ok(History { txns })
+        Ok(pairer.finish(Names::default()))
     }
 
     /// The transactions that committed.
@@ -263,6 +224,128 @@ impl History {
             .iter()
             .flat_map(|t| &t.ops)
             .any(|op| matches!(op, MicroOp::Append { .. } | MicroOp::ReadList { .. }))
+    }
+}
+
+/// Pairs events one at a time into a [`History`], so a history file can be read without
+/// holding its events: memory grows with the transactions, not with the text.
+///
+/// A process runs one transaction at a time: its invocation is answered by its next
+/// completion. An `ok` or `fail` completion's micro-ops replace the invocation's (they carry
+/// what was read); an `info` completion's micro-ops, when it has any, are what was attempted
+/// (as Jepsen and Elle read them: its writes may have taken effect, its reads are unknown).
+#[derive(Debug)]
+pub struct Pairer<'s> {
+    source: &'s str,
+    pending: HashMap<ProcessId, usize>,
+    txns: Vec<Transaction>,
+    /// Per transaction, the positions of its invocation and completion among client events:
+    /// the real-time order when some event has no time.
+    positions: Vec<(i64, Option<i64>)>,
+    events: i64,
+    all_timed: bool,
+}
+
+impl<'s> Pairer<'s> {
+    /// An empty pairer; `source` names the input in errors.
+    pub fn new(source: &'s str) -> Self {
+        Pairer {
+            source,
+            pending: HashMap::new(),
+            txns: Vec::new(),
+            positions: Vec::new(),
+            events: 0,
+            all_timed: true,
+        }
+    }
+
+    /// Adds the client event at 1-based `line` whose history index is `index`.
+    pub fn push(&mut self, event: Event, line: usize, index: u64) -> Result<()> {
+        let position = self.events;
+        self.events += 1;
+        self.all_timed &= event.time.is_some();
+        let time = event.time.unwrap_or(position);
+        match event.kind {
+            EventType::Invoke => {
+                if self.pending.contains_key(&event.process) {
+                    return Err(Error::parse(
+                        self.source,
+                        line,
+                        format!(
+                            "process {} invoked again before completing",
+                            show_process(event.process)
+                        ),
+                    ));
+                }
+                let id = TxnId::try_from(self.txns.len())
+                    .map_err(|_| Error::parse(self.source, line, "more than 2^32 transactions"))?;
+                self.pending.insert(event.process, self.txns.len());
+                self.positions.push((position, None));
+                self.txns.push(Transaction {
+                    id,
+                    process: event.process,
+                    outcome: Outcome::Info,
+                    ops: event.txn,
+                    invoke_time: time,
+                    complete_time: None,
+                    end_time: None,
+                    index,
+                });
+            }
+            kind => {
+                let Some(slot) = self.pending.remove(&event.process) else {
+                    return Err(Error::parse(
+                        self.source,
+                        line,
+                        format!(
+                            "process {} completed without an invocation",
+                            show_process(event.process)
+                        ),
+                    ));
+                };
+                let txn = &mut self.txns[slot];
+                txn.outcome = match kind {
+                    EventType::Ok => Outcome::Ok,
+                    EventType::Fail => Outcome::Fail,
+                    _ => Outcome::Info,
+                };
+                if !event.txn.is_empty() {
+                    txn.ops = event.txn;
+                }
+                if kind != EventType::Info {
+                    txn.complete_time = Some(time);
+                }
+                txn.end_time = Some(time);
+                txn.index = index;
+                self.positions[slot].1 = Some(position);
+            }
+        }
+        Ok(())
+    }
+
+    /// The paired history, whose codes `names` explains; invocations left without completion
+    /// stay `info`. When some event had no time, event order is the real-time order. Reads
+    /// left open by the text are resolved ([`resolve_nil_reads`]).
+    pub fn finish(self, names: Names) -> History {
+        let mut txns = self.txns;
+        if !self.all_timed {
+            for (txn, (invoked, ended)) in txns.iter_mut().zip(self.positions) {
+                txn.invoke_time = invoked;
+                txn.end_time = ended;
+                txn.complete_time = ended.filter(|_| txn.outcome != Outcome::Info);
+            }
+        }
+        let mut history = History { txns, names };
+        resolve_nil_reads(history.txns.iter_mut().flat_map(|t| t.ops.iter_mut()));
+        history
+    }
+}
+
+fn show_process(process: ProcessId) -> String {
+    if process == crate::op::NO_PROCESS {
+        "(none)".to_string()
+    } else {
+        process.to_string()
     }
 }
 
@@ -330,20 +413,23 @@ impl HistoryBuilder {
 /// Resolves reads whose kind the text left open: a `nil` read (`[:r k nil]`, `{"f":"r","value":
 /// null}`) is a list read of the empty list when `k` is a list key anywhere in the history
 /// (appended to, or read as a list), and a register read of the initial state otherwise.
-pub fn resolve_nil_reads(events: &mut [Event]) {
-    let list_keys: std::collections::HashSet<Key> = events
+pub fn resolve_nil_reads<'a>(ops: impl Iterator<Item = &'a mut MicroOp>) {
+    let mut ops: Vec<&mut MicroOp> = ops.collect();
+    let list_keys: std::collections::HashSet<Key> = ops
         .iter()
-        .flat_map(|e| &e.txn)
         .filter_map(|op| match op {
             MicroOp::Append { key, .. } | MicroOp::ReadList { key, .. } => Some(*key),
             _ => None,
         })
         .collect();
-    for op in events.iter_mut().flat_map(|e| e.txn.iter_mut()) {
+    if list_keys.is_empty() {
+        return;
+    }
+    for op in ops.iter_mut() {
         if let MicroOp::Read { key, value: None } = op
             && list_keys.contains(key)
         {
-            *op = MicroOp::ReadList {
+            **op = MicroOp::ReadList {
                 key: *key,
                 value: Vec::new(),
             };

@@ -37,8 +37,11 @@
 //! {"process":0,"type":"ok","time":3,"value":[{"f":"append","key":1,"value":10},{"f":"r","key":2,"value":[]}]}
 //! ```
 //!
-//! Jepsen's EDN (`{:type :ok, :f :txn, :value [[:append 1 2] [:r 1 [1 2]]], :process 0}`) is
-//! read by [`edn`].
+//! Jepsen's EDN (`{:type :ok, :f :txn, :value [[:append 1 2] [:r 1 [1 2]]], :process 0}`, one
+//! per line or in a vector) is read by [`edn`], elle-cli's JSON arrays and JSON lines by
+//! [`json`]; [`load`] picks the format, [`op`] says what the fields mean. Results follow Elle:
+//! its anomaly names ([`anomaly`]), its model lattice ([`models`]) and its result map
+//! ([`report::elle`]).
 //!
 //! ## Using it
 //!
@@ -89,6 +92,8 @@ pub mod linearizable;
 pub mod list_append;
 pub mod load;
 pub mod models;
+pub mod names;
+pub mod op;
 pub mod order;
 pub mod predicate;
 pub mod register;

@@ -21,8 +21,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::anomaly::{Anomaly, AnomalyKind, show_value};
+use crate::anomaly::{Anomaly, AnomalyKind};
 use crate::history::{History, Key, MicroOp, Outcome, TxnId, Value};
+use crate::names::Names;
 use crate::register::external_reads;
 
 #[derive(Clone, Copy, Debug)]
@@ -85,14 +86,20 @@ pub fn check_registers(history: &History) -> Vec<Anomaly> {
                 end: i64::MIN,
             });
         }
-        if let Some(anomaly) = check_key(key, &by_value) {
+        if let Some(anomaly) = check_key(&history.names, key, &by_value) {
             anomalies.push(anomaly);
         }
     }
     anomalies
 }
 
-fn check_key(key: Key, clusters: &HashMap<Option<Value>, Cluster>) -> Option<Anomaly> {
+fn check_key(
+    names: &Names,
+    key: Key,
+    clusters: &HashMap<Option<Value>, Cluster>,
+) -> Option<Anomaly> {
+    let show_value = |v: Option<Value>| names.show_register(v);
+    let key = names.show_key(key);
     let mut forward: Vec<(i64, i64, Option<Value>, Vec<TxnId>)> = Vec::new();
     let mut backward: Vec<(i64, i64, Option<Value>, Vec<TxnId>)> = Vec::new();
     let mut values: Vec<&Option<Value>> = clusters.keys().collect();

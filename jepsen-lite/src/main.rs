@@ -1,16 +1,25 @@
 //! The `jepsen-lite` command line.
 //!
 //! ```text
-//! jepsen-lite check FILE [--model serializable] [--format text|json] [--out DIR]
+//! jepsen-lite check FILE [--model strict-serializable,...] [--anomalies G0,...]
+//!                   [--workload auto|list-append|rw-register] [--input edn|json]
+//!                   [--format text|json] [--out DIR]
 //! jepsen-lite run --workload list-append --isolation serializable --clients 8 --time 30s \
 //!                 --nemesis crash [--keys 32] [--distribution uniform|zipf|hot] [--rate 500]
 //!                 [--nemesis-interval 2s] [--fault-duration 500ms] [--out DIR]
+//! jepsen-lite -m list-append [-c serializable] [-a G0] [-f edn|json] [-v text|json] FILES...
 //! ```
 //!
-//! Exit status of `check`: 0 when the history satisfies the model, 1 when it does not, 2 when
-//! the input cannot be read. Of `run`: 0 when the history satisfies the model the isolation
-//! level promises (and the bank's total held where it must, and no unexpected error
-//! occurred), 1 when not, 2 when the run could not be carried out.
+//! The last form is elle-cli's command line: a script written for elle-cli runs with
+//! `jepsen-lite` in its place (one `FILE \t true|false|unknown` line per file, or Elle's
+//! result map per file with `-v json` / `--verbose`; exit status 1 when a history is invalid
+//! or does not match `-m`, 255 when one cannot be read).
+//!
+//! Exit status of `check`: 0 when the history satisfies the models (also when nothing could
+//! be refuted: Elle's `unknown`), 1 when it does not, 2 when the input cannot be read. Of
+//! `run`: 0 when the history satisfies the model the isolation level promises (and the bank's
+//! total held where it must, and no unexpected error occurred), 1 when not, 2 when the run
+//! could not be carried out.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,8 +27,11 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use jepsen_lite::checker::check;
-use jepsen_lite::models::Model;
+use jepsen_lite::checker::{CheckOptions, check_with};
+use jepsen_lite::load::Format as InputFormat;
+use jepsen_lite::models::{Model, known_anomaly};
+use jepsen_lite::op::Workload;
+use jepsen_lite::report::elle::{Request, Validity, verdict};
 use jepsen_lite::run::keys::KeyDistribution;
 use jepsen_lite::run::nemesis::NemesisPlan;
 use jepsen_lite::run::recorder::Fault;
@@ -31,11 +43,54 @@ use jepsen_lite::{load, report};
 #[command(
     name = "jepsen-lite",
     version,
-    about = "Checks transactional histories for isolation anomalies"
+    about = "Checks transactional histories for isolation anomalies",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    elle: ElleArgs,
+}
+
+/// elle-cli's options (`jepsen-lite -m list-append FILES...`).
+#[derive(clap::Args)]
+struct ElleArgs {
+    /// Histories to check.
+    files: Vec<PathBuf>,
+    /// The checker: list-append or rw-register (default: decided from the history).
+    #[arg(short = 'm', long = "model", value_parser = parse_elle_workload)]
+    model: Option<Workload>,
+    /// Input format (default: from the file's name and first characters).
+    #[arg(short = 'f', long = "format", value_enum, default_value = "auto")]
+    format: InputFormat,
+    /// Output: text (FILE \t true|false|unknown) or json (Elle's result map).
+    #[arg(short = 'v', long = "output", value_enum, default_value = "text")]
+    output: Format,
+    /// The same as --output json.
+    #[arg(long)]
+    verbose: bool,
+    /// Models the histories must satisfy.
+    #[arg(short = 'c', long = "consistency-models", value_delimiter = ',', value_parser = parse_model, default_value = "strict-serializable")]
+    consistency_models: Vec<Model>,
+    /// Anomalies the histories must not show (besides what the models forbid).
+    #[arg(short = 'a', long, value_delimiter = ',', value_parser = parse_anomaly, default_value = "G0")]
+    anomalies: Vec<String>,
+    /// Where to write results.json and the cycle drawings of each history.
+    #[arg(short = 'd', long)]
+    directory: Option<PathBuf>,
+    /// Accepted for elle-cli scripts; jepsen-lite's search is bounded by states, not time.
+    #[arg(short = 's', long, hide = true)]
+    cycle_search_timeout: Option<u64>,
+    /// Accepted for elle-cli scripts; drawings are always SVG.
+    #[arg(short = 'p', long, hide = true)]
+    plot_format: Option<String>,
+    /// Accepted for elle-cli scripts.
+    #[arg(short = 't', long, hide = true)]
+    plot_timeout: Option<u64>,
+    /// Accepted for elle-cli scripts.
+    #[arg(short = 'b', long, hide = true)]
+    max_plot_bytes: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -134,17 +189,37 @@ enum Format {
 
 #[derive(clap::Args)]
 struct CheckArgs {
-    /// The history file.
+    /// The history file (JSON lines, a JSON array or Jepsen EDN; zstd-compressed or not).
     file: PathBuf,
-    /// The model the history must satisfy (exit status 1 when it does not).
-    #[arg(long, default_value = "serializable", value_parser = parse_model)]
-    model: Model,
+    /// Models the history must satisfy, Elle's names (exit status 1 when one does not hold);
+    /// `list-append` or `rw-register` here says what the history holds, as elle-cli's
+    /// --model does.
+    #[arg(long, value_delimiter = ',', value_parser = parse_model_or_workload)]
+    model: Vec<ModelOrWorkload>,
+    /// Models the history must satisfy (elle-cli's name for --model).
+    #[arg(short = 'c', long = "consistency-models", value_delimiter = ',', value_parser = parse_model)]
+    consistency_models: Vec<Model>,
+    /// Anomalies the history must not show, Elle's names, besides what the models forbid.
+    #[arg(short = 'a', long, value_delimiter = ',', value_parser = parse_anomaly)]
+    anomalies: Vec<String>,
+    /// What the history holds (decides what a `[:r k nil]` read is).
+    #[arg(long, value_enum, default_value = "auto")]
+    workload: Workload,
+    /// The history's format (default: from its name and first characters).
+    #[arg(long, value_enum, default_value = "auto")]
+    input: InputFormat,
     /// Output format on standard output.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     /// Directory for results.json and a .dot and .svg per anomaly cycle.
     #[arg(long)]
     out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy)]
+enum ModelOrWorkload {
+    Model(Model),
+    Workload(Workload),
 }
 
 fn parse_model(name: &str) -> Result<Model, String> {
@@ -154,12 +229,93 @@ fn parse_model(name: &str) -> Result<Model, String> {
     })
 }
 
+fn parse_elle_workload(name: &str) -> Result<Workload, String> {
+    match name {
+        "list-append" => Ok(Workload::ListAppend),
+        "rw-register" => Ok(Workload::RwRegister),
+        other => Err(format!(
+            "jepsen-lite checks list-append and rw-register histories, not {other:?}"
+        )),
+    }
+}
+
+fn parse_model_or_workload(name: &str) -> Result<ModelOrWorkload, String> {
+    parse_elle_workload(name)
+        .map(ModelOrWorkload::Workload)
+        .or_else(|_| parse_model(name).map(ModelOrWorkload::Model))
+}
+
+fn parse_anomaly(name: &str) -> Result<String, String> {
+    let name = name.trim().trim_start_matches(':');
+    if known_anomaly(name) {
+        Ok(jepsen_lite::anomaly::AnomalyKind::from_name(name)
+            .map_or_else(|| name.to_string(), |k| k.name().to_string()))
+    } else {
+        Err(format!("unknown anomaly {name:?}"))
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check(args) => run_check(&args),
-        Command::Run(args) => run_run(&args),
+        Some(Command::Check(args)) => run_check(&args),
+        Some(Command::Run(args)) => run_run(&args),
+        None if cli.elle.files.is_empty() => {
+            let _ = <Cli as clap::CommandFactory>::command().print_help();
+            ExitCode::SUCCESS
+        }
+        None => run_elle(&cli.elle),
     }
+}
+
+/// elle-cli's behaviour: every file checked, one line (or one result map) per file, exit
+/// status 1 when one is invalid or does not match `--model`; 255 when one cannot be read
+/// (elle-cli's status for errors).
+fn run_elle(args: &ElleArgs) -> ExitCode {
+    let request = Request {
+        models: args.consistency_models.clone(),
+        anomalies: args.anomalies.clone(),
+    };
+    let options = CheckOptions::for_models(&request.models, &request.anomalies);
+    let json = args.verbose || matches!(args.output, Format::Json);
+    let mut any_invalid = false;
+    for file in &args.files {
+        let workload = args.model.unwrap_or_default();
+        let history = match load::history_file_as(file, args.format, workload) {
+            Ok(h) => h,
+            // elle-cli exits 1 when the model does not match the history, 255 otherwise.
+            Err(e @ jepsen_lite::error::Error::OtherWorkload { .. }) => {
+                eprintln!("jepsen-lite: the history does not match --model: {e}");
+                return ExitCode::from(1);
+            }
+            Err(e) => {
+                eprintln!("jepsen-lite: cannot read history: {e}");
+                return ExitCode::from(255);
+            }
+        };
+        let report = check_with(&history, &options);
+        let validity = verdict(&report, &request).validity;
+        any_invalid |= validity == Validity::Invalid;
+        if json {
+            let value = report::elle::result(&report, &history, &request);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
+        } else {
+            println!("{} \t {}", file.display(), validity.word());
+        }
+        if let Some(dir) = &args.directory {
+            let name = file
+                .file_name()
+                .map_or_else(|| "history".into(), |n| n.to_string_lossy().into_owned());
+            if let Err(e) = report::write_directory(&report, &history, &request, &dir.join(name)) {
+                eprintln!("jepsen-lite: cannot write results: {e}");
+                return ExitCode::from(255);
+            }
+        }
+    }
+    ExitCode::from(u8::from(any_invalid))
 }
 
 fn run_run(args: &RunArgs) -> ExitCode {
@@ -207,7 +363,7 @@ fn run_run(args: &RunArgs) -> ExitCode {
             args.isolation.name()
         ))
     });
-    let result = match run::run(&config, &db_dir) {
+    let result = match run::run(&config, &db_dir, &out) {
         Ok(result) => result,
         Err(e) => {
             eprintln!("jepsen-lite: run failed: {e}");
@@ -219,10 +375,15 @@ fn run_run(args: &RunArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     print!("{}", run_summary(&result, &out));
-    if result.valid() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    ExitCode::from(result.verdict.exit_code())
+}
+
+/// `1.2 MB`, `830 kB`, `512 B`.
+fn show_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1e6),
+        b if b >= 1_000 => format!("{:.1} kB", b as f64 / 1e3),
+        b => format!("{b} B"),
     }
 }
 
@@ -281,39 +442,77 @@ fn run_summary(result: &run::RunResult, out: &std::path::Path) -> String {
     for e in result.unexpected_errors.iter().take(5) {
         let _ = writeln!(text, "unexpected: {e}");
     }
-    let verdict = if result.valid() { "VALID" } else { "INVALID" };
+    let recorded = &result.recorded;
     let _ = writeln!(
         text,
-        "{verdict}: {} promises {}; report in {}",
+        "history: {}, {} ({} of JSON lines, {} lines)",
+        recorded.path.display(),
+        show_bytes(recorded.bytes),
+        show_bytes(recorded.text_bytes),
+        recorded.lines
+    );
+    let verdict = &result.verdict;
+    let forbidden: Vec<&str> = verdict.forbidden_found.iter().map(|k| k.name()).collect();
+    let why = match (
+        verdict.satisfies_required_model,
+        verdict.invariant_held,
+        verdict.no_unexpected_errors,
+    ) {
+        (true, true, true) => String::new(),
+        (false, _, _) => format!(" (found {})", forbidden.join(", ")),
+        (_, false, _) => " (the workload's invariant broke)".to_string(),
+        _ => " (unexpected errors)".to_string(),
+    };
+    let _ = writeln!(
+        text,
+        "{}: {} promises {}{why}; report in {}",
+        verdict.word(),
         result.config.isolation.name(),
-        result.required.name(),
+        verdict.required_model.name(),
         out.join("report.html").display()
     );
     text
 }
 
 fn run_check(args: &CheckArgs) -> ExitCode {
-    let history = match load::history_file(&args.file) {
+    let mut models: Vec<Model> = args.consistency_models.clone();
+    let mut workload = args.workload;
+    for m in &args.model {
+        match m {
+            ModelOrWorkload::Model(model) => models.push(*model),
+            ModelOrWorkload::Workload(w) => workload = *w,
+        }
+    }
+    if models.is_empty() {
+        models.push(Model::StrictSerializable);
+    }
+    let request = Request {
+        models,
+        anomalies: args.anomalies.clone(),
+    };
+    let history = match load::history_file_as(&args.file, args.input, workload) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("jepsen-lite: cannot read history: {e}");
             return ExitCode::from(2);
         }
     };
-    let result = check(&history);
+    let result = check_with(
+        &history,
+        &CheckOptions::for_models(&request.models, &request.anomalies),
+    );
     match args.format {
-        Format::Text => print!("{}", report::text::render(&result, args.model)),
-        Format::Json => println!("{}", report::json::render(&result)),
+        Format::Text => print!("{}", report::text::render(&result, &request)),
+        Format::Json => println!("{}", report::json::render(&result, &history, &request)),
     }
     if let Some(dir) = &args.out
-        && let Err(e) = report::write_directory(&result, dir)
+        && let Err(e) = report::write_directory(&result, &history, &request, dir)
     {
         eprintln!("jepsen-lite: cannot write results: {e}");
         return ExitCode::from(2);
     }
-    if result.satisfies(args.model) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    match verdict(&result, &request).validity {
+        Validity::Invalid => ExitCode::from(1),
+        Validity::Valid | Validity::Unknown => ExitCode::SUCCESS,
     }
 }

@@ -16,7 +16,8 @@
 //!
 //! Failed transactions take no part; `info` transactions are invoked but never complete, so they
 //! have incoming but no outgoing real-time edges. **Process order**: consecutive ok/info
-//! transactions of one process, `A ─po▶ B`.
+//! transactions of one process, `A ─po▶ B`, never from an `info` transaction (its effects may
+//! land after the process moved on; Jepsen retires such a process).
 
 use std::collections::HashMap;
 
@@ -73,7 +74,12 @@ pub fn add_realtime_edges(history: &History, sink: &mut dyn EdgeSink) {
 pub fn add_process_order_edges(history: &History, sink: &mut dyn EdgeSink) {
     let mut last: HashMap<ProcessId, TxnId> = HashMap::new();
     for txn in history.txns.iter().filter(|t| t.outcome != Outcome::Fail) {
-        if let Some(prev) = last.insert(txn.process, txn.id) {
+        let prev = if txn.outcome == Outcome::Info {
+            last.remove(&txn.process)
+        } else {
+            last.insert(txn.process, txn.id)
+        };
+        if let Some(prev) = prev {
             let (process, next) = (txn.process, txn.id);
             sink.edge(prev, next, EdgeKinds::PO, &|| {
                 format!("T{prev} and then T{next} ran on process {process}")

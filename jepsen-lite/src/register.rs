@@ -23,7 +23,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::anomaly::{Anomaly, AnomalyKind, show_value};
+use crate::anomaly::{Anomaly, AnomalyKind};
 use crate::graph::{EdgeKinds, EdgeSink};
 use crate::history::{History, Key, MicroOp, Outcome, TxnId, Value};
 use crate::predicate::Predicate;
@@ -141,7 +141,8 @@ pub fn external_reads(ops: &[MicroOp]) -> Vec<(Key, Option<Value>)> {
 
 /// Infers register dependencies into `sink` and returns the non-cycle anomalies.
 pub fn infer(history: &History, order: &RegisterOrder, sink: &mut dyn EdgeSink) -> Vec<Anomaly> {
-    let mut anomalies = Vec::new();
+    let names = &history.names;
+    let mut anomalies = cyclic_versions(history, order);
     let outcome = |t: TxnId| history.txns.get(t as usize).map(|t| t.outcome);
     let installed_by = |key: Key, value: Value| {
         order
@@ -163,14 +164,42 @@ pub fn infer(history: &History, order: &RegisterOrder, sink: &mut dyn EdgeSink) 
         };
         for &after in afters {
             if let Some(b) = installed_by(key, after) {
-                sink.edge(a.txn, b.txn, EdgeKinds::WW, &|| format!("T{} wrote key {key} = {before}; T{} read that version and overwrote it with {after}", a.txn, b.txn));
+                sink.edge(a.txn, b.txn, EdgeKinds::WW, &|| {
+                    format!(
+                        "T{} wrote key {} = {}; T{} read that version and overwrote it with {}",
+                        a.txn,
+                        names.show_key(key),
+                        names.show_value(before),
+                        b.txn,
+                        names.show_value(after)
+                    )
+                });
             }
         }
     }
 
     for txn in history.committed() {
-        internal_consistency(txn.id, &txn.ops, &mut anomalies);
+        internal_consistency(history, txn.id, &txn.ops, &mut anomalies);
         let mut item_reads = external_reads(&txn.ops);
+        for &(key, read) in &item_reads {
+            let written_later = read.is_some_and(|v| {
+                txn.ops.iter().any(
+                    |o| matches!(o, MicroOp::Write { key: k, value } if *k == key && *value == v),
+                )
+            });
+            if written_later {
+                anomalies.push(Anomaly::new(
+                    AnomalyKind::FutureRead,
+                    vec![txn.id],
+                    format!(
+                        "T{} read key {} = {}, a value it writes itself only later",
+                        txn.id,
+                        names.show_key(key),
+                        names.show_register(read)
+                    ),
+                ));
+            }
+        }
         for op in &txn.ops {
             if let MicroOp::PredicateRead {
                 predicate,
@@ -179,7 +208,7 @@ pub fn infer(history: &History, order: &RegisterOrder, sink: &mut dyn EdgeSink) 
             {
                 for (&key, &value) in rows {
                     if !predicate.matches(key, value) {
-                        anomalies.push(Anomaly::new(AnomalyKind::GarbageRead, vec![txn.id], format!("T{}'s predicate read ({predicate}) returned key {key} = {value}, which does not match it", txn.id)));
+                        anomalies.push(Anomaly::new(AnomalyKind::GarbageRead, vec![txn.id], format!("T{}'s predicate read ({predicate}) returned key {} = {}, which does not match it", txn.id, names.show_key(key), names.show_value(value))));
                     }
                     if !item_reads.iter().any(|(k, _)| *k == key) {
                         item_reads.push((key, Some(value)));
@@ -205,6 +234,7 @@ fn item_read(
     sink: &mut dyn EdgeSink,
     anomalies: &mut Vec<Anomaly>,
 ) {
+    let names = &history.names;
     let outcome = |t: TxnId| history.txns.get(t as usize).map(|t| t.outcome);
     if let Some(value) = read {
         match order.writes.get(&(key, value)) {
@@ -212,7 +242,11 @@ fn item_read(
                 anomalies.push(Anomaly::new(
                     AnomalyKind::GarbageRead,
                     vec![reader],
-                    format!("T{reader} read key {key} = {value}, which no transaction wrote"),
+                    format!(
+                        "T{reader} read key {} = {}, which no transaction wrote",
+                        names.show_key(key),
+                        names.show_value(value)
+                    ),
                 ));
                 return;
             }
@@ -222,7 +256,9 @@ fn item_read(
                     AnomalyKind::G1a,
                     vec![reader, w.txn],
                     format!(
-                        "T{reader} read key {key} = {value}, written by T{}, which aborted",
+                        "T{reader} read key {} = {}, written by T{}, which aborted",
+                        names.show_key(key),
+                        names.show_value(value),
                         w.txn
                     ),
                 ));
@@ -233,12 +269,16 @@ fn item_read(
                     anomalies.push(Anomaly::new(
                         AnomalyKind::G1b,
                         vec![reader, w.txn],
-                        format!("T{reader} read key {key} = {value}, which T{} wrote and then overwrote within the same transaction: an intermediate value", w.txn),
+                        format!("T{reader} read key {} = {}, which T{} wrote and then overwrote within the same transaction: an intermediate value", names.show_key(key), names.show_value(value), w.txn),
                     ));
                 }
                 let writer = w.txn;
                 sink.edge(writer, reader, EdgeKinds::WR, &|| {
-                    format!("T{reader} read key {key} = {value}, which T{writer} wrote")
+                    format!(
+                        "T{reader} read key {} = {}, which T{writer} wrote",
+                        names.show_key(key),
+                        names.show_value(value)
+                    )
                 });
             }
         }
@@ -249,7 +289,14 @@ fn item_read(
             && outcome(w.txn) != Some(Outcome::Fail)
         {
             let writer = w.txn;
-            sink.edge(reader, writer, EdgeKinds::RW, &|| format!("T{reader} read key {key} = {}, and T{writer} overwrote that version with {next}", show_value(read)));
+            sink.edge(reader, writer, EdgeKinds::RW, &|| {
+                format!(
+                    "T{reader} read key {} = {}, and T{writer} overwrote that version with {}",
+                    names.show_key(key),
+                    names.show_register(read),
+                    names.show_value(next)
+                )
+            });
         }
     }
 }
@@ -278,13 +325,19 @@ fn predicate_anti_dependencies(
                 && w.txn != reader
             {
                 let writer = w.txn;
-                sink.edge(reader, writer, EdgeKinds::PRW, &|| format!("T{reader}'s predicate read ({predicate}) did not see key {key}, but T{writer} wrote key {key} = {first}, which matches it"));
+                sink.edge(reader, writer, EdgeKinds::PRW, &|| format!("T{reader}'s predicate read ({predicate}) did not see key {key}, but T{writer} wrote key {key} = {first}, which matches it (predicate reads have integer keys and values)"));
             }
         }
     }
 }
 
-fn internal_consistency(txn: TxnId, ops: &[MicroOp], anomalies: &mut Vec<Anomaly>) {
+fn internal_consistency(
+    history: &History,
+    txn: TxnId,
+    ops: &[MicroOp],
+    anomalies: &mut Vec<Anomaly>,
+) {
+    let names = &history.names;
     let mut known: Vec<(Key, Option<Value>)> = Vec::new();
     for op in ops {
         let (key, value, is_read) = match op {
@@ -298,7 +351,12 @@ fn internal_consistency(txn: TxnId, ops: &[MicroOp], anomalies: &mut Vec<Anomaly
                     anomalies.push(Anomaly::new(
                         AnomalyKind::Internal,
                         vec![txn],
-                        format!("T{txn} read key {key} = {} but its own earlier reads and writes imply {}", show_value(value), show_value(*expected)),
+                        format!(
+                            "T{txn} read key {} = {} but its own earlier reads and writes imply {}",
+                            names.show_key(key),
+                            names.show_register(value),
+                            names.show_register(*expected)
+                        ),
                     ));
                 }
                 *expected = value;
@@ -306,6 +364,84 @@ fn internal_consistency(txn: TxnId, ops: &[MicroOp], anomalies: &mut Vec<Anomaly
             None => known.push((key, value)),
         }
     }
+}
+
+/// Cycles in a register's inferred version order (`v < w` from "read `v`, then wrote `w`"):
+/// versions are supposed to be totally ordered, so no model allows them.
+fn cyclic_versions(history: &History, order: &RegisterOrder) -> Vec<Anomaly> {
+    let mut by_key: BTreeMap<Key, Vec<(Value, Value)>> = BTreeMap::new();
+    for (&(key, before), afters) in &order.successors {
+        if let Some(before) = before {
+            for &after in afters {
+                by_key.entry(key).or_default().push((before, after));
+            }
+        }
+    }
+    let mut anomalies = Vec::new();
+    for (key, edges) in by_key {
+        let Some(cycle) = version_cycle(&edges) else {
+            continue;
+        };
+        let names = &history.names;
+        let shown: Vec<String> = cycle
+            .iter()
+            .map(|v| names.show_value(*v).to_string())
+            .collect();
+        let txns: Vec<TxnId> = cycle
+            .iter()
+            .filter_map(|v| order.writer(key, *v).map(|(t, _)| t))
+            .collect();
+        anomalies.push(Anomaly::new(
+            AnomalyKind::CyclicVersions,
+            txns,
+            format!(
+                "key {}'s versions are ordered in a cycle: {} < {}",
+                names.show_key(key),
+                shown.join(" < "),
+                shown.first().cloned().unwrap_or_default()
+            ),
+        ));
+    }
+    anomalies
+}
+
+/// A cycle in the version graph `edges` (`(before, after)` pairs), if any: depth-first search.
+fn version_cycle(edges: &[(Value, Value)]) -> Option<Vec<Value>> {
+    let mut next: HashMap<Value, Vec<Value>> = HashMap::new();
+    for &(a, b) in edges {
+        next.entry(a).or_default().push(b);
+    }
+    let mut state: HashMap<Value, u8> = HashMap::new(); // 1 on the path, 2 done
+    let mut starts: Vec<Value> = next.keys().copied().collect();
+    starts.sort_unstable();
+    for start in starts {
+        if state.contains_key(&start) {
+            continue;
+        }
+        let mut path: Vec<(Value, usize)> = vec![(start, 0)];
+        state.insert(start, 1);
+        while let Some(&mut (node, ref mut i)) = path.last_mut() {
+            let children = next.get(&node).map_or(&[][..], Vec::as_slice);
+            if let Some(&child) = children.get(*i) {
+                *i += 1;
+                match state.get(&child) {
+                    Some(1) => {
+                        let from = path.iter().position(|(v, _)| *v == child).unwrap_or(0);
+                        return Some(path[from..].iter().map(|(v, _)| *v).collect());
+                    }
+                    Some(_) => {}
+                    None => {
+                        state.insert(child, 1);
+                        path.push((child, 0));
+                    }
+                }
+            } else {
+                state.insert(node, 2);
+                path.pop();
+            }
+        }
+    }
+    None
 }
 
 fn lost_updates(history: &History, anomalies: &mut Vec<Anomaly>) {
@@ -317,11 +453,11 @@ fn lost_updates(history: &History, anomalies: &mut Vec<Anomaly>) {
     }
     for ((key, read), txns) in groups {
         if txns.len() > 1 {
-            let names: Vec<String> = txns.iter().map(|t| format!("T{t}")).collect();
+            let who: Vec<String> = txns.iter().map(|t| format!("T{t}")).collect();
             anomalies.push(Anomaly::new(
                 AnomalyKind::LostUpdate,
                 txns.clone(),
-                format!("{} all read key {key} = {} and then wrote it: each update was made without seeing the others", names.join(", "), show_value(read)),
+                format!("{} all read key {} = {} and then wrote it: each update was made without seeing the others", who.join(", "), history.names.show_key(key), history.names.show_register(read)),
             ));
         }
     }

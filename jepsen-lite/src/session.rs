@@ -16,7 +16,7 @@
 //! Each violation is reported with its cycle (the `≺` step is a `po` edge). At most
 //! [`MAX_PER_GUARANTEE`] violations of each guarantee are reported.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use crate::anomaly::AnomalyKind;
 use crate::cycles::CycleEdge;
@@ -35,7 +35,9 @@ fn edge(from: u32, to: u32, kind: EdgeKinds) -> CycleEdge {
 
 /// Finds session-guarantee violations in the dependency graph.
 pub fn check(history: &History, graph: &DependencyGraph) -> Vec<SessionViolation> {
-    let process = |t: u32| -> Option<ProcessId> { history.txns.get(t as usize).map(|t| t.process) };
+    // Processes in one compact array: every edge looks up both ends.
+    let processes: Vec<ProcessId> = history.txns.iter().map(|t| t.process).collect();
+    let process = |t: u32| -> Option<ProcessId> { processes.get(t as usize).copied() };
     let before = |a: u32, b: u32| a < b && process(a).is_some() && process(a) == process(b);
     let n = graph.node_count() as u32;
     let mut found: Vec<SessionViolation> = Vec::new();
@@ -49,20 +51,34 @@ pub fn check(history: &History, graph: &DependencyGraph) -> Vec<SessionViolation
             }
         };
 
-    // Incoming wr edges, and for each writer W and process p the first transaction of p reading W.
+    // Incoming wr edges, and for each writer W and process p the first transaction of p reading
+    // W: per writer a short list of (process, first reader), in CSR form (writers in order).
     let mut readers_of: Vec<(u32, u32)> = Vec::new(); // (reader, writer)
-    let mut first_read_by: HashMap<(u32, ProcessId), u32> = HashMap::new();
+    let mut first_offsets: Vec<usize> = Vec::with_capacity(n as usize + 1);
+    let mut first_reads: Vec<(ProcessId, u32)> = Vec::new();
     for w in 0..n {
+        let start = first_reads.len();
+        first_offsets.push(start);
         for (r, kinds) in graph.out_edges(w) {
             if kinds.intersects(EdgeKinds::WR) {
                 readers_of.push((r, w));
                 if let Some(p) = process(r) {
-                    let slot = first_read_by.entry((w, p)).or_insert(r);
-                    *slot = (*slot).min(r);
+                    match first_reads[start..].iter_mut().find(|(q, _)| *q == p) {
+                        Some((_, first)) => *first = (*first).min(r),
+                        None => first_reads.push((p, r)),
+                    }
                 }
             }
         }
     }
+    first_offsets.push(first_reads.len());
+    let first_read_by = |writer: u32, p: ProcessId| -> Option<u32> {
+        let w = writer as usize;
+        first_reads[*first_offsets.get(w)?..*first_offsets.get(w + 1)?]
+            .iter()
+            .find(|(q, _)| *q == p)
+            .map(|(_, r)| *r)
+    };
     readers_of.sort_unstable();
 
     for b in 0..n {
@@ -89,7 +105,7 @@ pub fn check(history: &History, graph: &DependencyGraph) -> Vec<SessionViolation
             }
             if kinds.intersects(EdgeKinds::RW)
                 && let Some(p) = process(b)
-                && let Some(&a) = first_read_by.get(&(target, p))
+                && let Some(a) = first_read_by(target, p)
                 && a < b
             {
                 // target ─wr▶ a ≺ b ─rw▶ target
@@ -107,12 +123,14 @@ pub fn check(history: &History, graph: &DependencyGraph) -> Vec<SessionViolation
     }
 
     // Reader-based patterns: R saw B's write (B ─wr▶ R) but missed W (R ─rw▶ W).
+    let mut end = 0;
     for r in 0..n {
-        let start = readers_of.partition_point(|(reader, _)| *reader < r);
-        let end = readers_of.partition_point(|(reader, _)| *reader <= r);
-        let Some(writers) = readers_of.get(start..end) else {
-            continue;
-        };
+        // readers_of is sorted by reader: walk it alongside r.
+        let start = end;
+        while readers_of.get(end).is_some_and(|(reader, _)| *reader == r) {
+            end += 1;
+        }
+        let writers = &readers_of[start..end];
         if writers.is_empty() {
             continue;
         }
@@ -133,7 +151,7 @@ pub fn check(history: &History, graph: &DependencyGraph) -> Vec<SessionViolation
                     );
                 }
                 if let Some(p) = process(b)
-                    && let Some(&a) = first_read_by.get(&(missed, p))
+                    && let Some(a) = first_read_by(missed, p)
                     && a < b
                     && r != a
                 {

@@ -50,6 +50,8 @@ fn add_concurrent(h: &mut History, txns: Vec<Vec<MicroOp>>) {
             ops,
             invoke_time: end + 1 + k as i64,
             complete_time: Some(end + 1 + count),
+            end_time: Some(end + 1 + count),
+            index: u64::from(id),
         });
     }
 }
@@ -80,7 +82,7 @@ fn inject(h: &mut History, kind: K, rng: &mut SplitMix64) {
             add(a, vec![append(X, 1), r(Y, &[1])]);
             add(b, vec![append(Y, 1), r(X, &[1])]);
         }
-        K::GSingle => {
+        K::GSingleItem => {
             add(a, vec![append(X, 1), append(Y, 1)]);
             add(b, vec![r(X, &[]), r(Y, &[1])]);
         }
@@ -101,11 +103,11 @@ fn inject(h: &mut History, kind: K, rng: &mut SplitMix64) {
         }
         K::GarbageRead => add(b, vec![r(X, &[42])]),
         K::Internal => add(b, vec![append(X, 1), r(X, &[])]),
-        K::GSingleRealtime => {
+        K::GSingleItemRealtime => {
             add(a, vec![append(X, 1)]);
             add(c, vec![r(X, &[])]);
         }
-        K::GNonadjacent => add_concurrent(
+        K::GNonadjacentItem => add_concurrent(
             h,
             vec![
                 vec![r(X, &[]), r(U, &[1])],
@@ -146,14 +148,14 @@ const KINDS: [K; 14] = [
     K::G1a,
     K::G1b,
     K::G1c,
-    K::GSingle,
+    K::GSingleItem,
     K::LostUpdate,
     K::DuplicateElements,
     K::IncompatibleOrder,
     K::GarbageRead,
     K::Internal,
-    K::GSingleRealtime,
-    K::GNonadjacent,
+    K::GSingleItemRealtime,
+    K::GNonadjacentItem,
     K::G2Item,
     K::G2,
 ];
@@ -187,7 +189,7 @@ proptest! {
         let mut history = base(seed);
         inject(&mut history, kind, &mut SplitMix64::new(seed ^ 0x5EED));
         let report = check(&history);
-        if kind == K::GSingleRealtime {
+        if kind == K::GSingleItemRealtime {
             // Missing a write that completed earlier: strict serializability must fail. Existing
             // forward dependencies (ww, wr and rw) may already close the cycle without real time,
             // in which case it is a plain dependency cycle and serializability fails too; when

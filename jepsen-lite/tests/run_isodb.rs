@@ -33,7 +33,7 @@ fn run_once(workload: WorkloadKind, isolation: Isolation) -> RunResult {
         commit_delay: Duration::from_millis(5),
     };
     let dir = tempfile::tempdir().expect("temporary directory");
-    run(&config, dir.path()).expect("the run completes")
+    run(&config, &dir.path().join("db"), &dir.path().join("run")).expect("the run completes")
 }
 
 fn check_level(isolation: Isolation) {
@@ -130,7 +130,8 @@ fn repeatable_read_lets_write_skew_through_and_serializable_does_not() {
         config.sync_commits = false;
         config.seed = seed;
         let dir = tempfile::tempdir().expect("temporary directory");
-        let result = run(&config, dir.path()).expect("the run completes");
+        let result = run(&config, &dir.path().join("db"), &dir.path().join("run"))
+            .expect("the run completes");
         assert!(
             result.forbidden_found().is_empty(),
             "{:?}",
@@ -165,7 +166,8 @@ fn a_power_loss_under_unsynced_commits_is_caught() {
         commit_delay: Duration::from_millis(5),
     };
     let dir = tempfile::tempdir().expect("temporary directory");
-    let result = run(&config, dir.path()).expect("the run completes");
+    let result =
+        run(&config, &dir.path().join("db"), &dir.path().join("run")).expect("the run completes");
     let found: Vec<&str> = result.forbidden_found().iter().map(|k| k.name()).collect();
     println!(
         "{} ok; {} crashes; anomalies found: {}",

@@ -1,7 +1,9 @@
-//! Renderings of a [`crate::checker::CheckReport`]: text for people, JSON for machines, and
-//! pictures of each anomaly's cycle (Graphviz DOT, and SVG drawn by us so no Graphviz is needed).
+//! Renderings of a [`crate::checker::CheckReport`]: the verdict on a request and Elle's result
+//! map ([`elle`]), text for people, JSON for machines, and pictures of each anomaly's cycle
+//! (Graphviz DOT, and SVG drawn by us so no Graphviz is needed).
 
 pub mod dot;
+pub mod elle;
 pub mod json;
 pub mod svg;
 pub mod text;
@@ -10,10 +12,17 @@ use std::path::Path;
 
 use crate::checker::CheckReport;
 use crate::error::{Error, Result};
+use crate::history::History;
+use elle::Request;
 
 /// Writes `results.json` and, per cycle anomaly, `NNN-KIND.dot` and `NNN-KIND.svg` into `dir`.
 /// Returns the files written.
-pub fn write_directory(report: &CheckReport, dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+pub fn write_directory(
+    report: &CheckReport,
+    history: &History,
+    request: &Request,
+    dir: &Path,
+) -> Result<Vec<std::path::PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut written = Vec::new();
     let mut write = |name: String, body: String| -> Result<()> {
@@ -22,7 +31,10 @@ pub fn write_directory(report: &CheckReport, dir: &Path) -> Result<Vec<std::path
         written.push(path);
         Ok(())
     };
-    write("results.json".to_string(), json::render(report))?;
+    write(
+        "results.json".to_string(),
+        json::render(report, history, request),
+    )?;
     for (index, anomaly) in report
         .anomalies
         .iter()

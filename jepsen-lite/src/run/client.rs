@@ -127,9 +127,9 @@ pub fn run_client(context: &ClientContext<'_>, process: ProcessId, seed: u64) {
             break;
         };
         let ops = context.workload.generate(&mut rng);
-        let invocation = context.recorder.invoke(process, ops.clone());
+        let invocation = context.recorder.invoke(process, &ops);
         let (kind, txn) = attempt(context, process, session, *generation, &ops);
-        context.recorder.complete(invocation, kind, txn);
+        context.recorder.complete(invocation, kind, &txn);
     }
     if let Some((generation, session)) = connection {
         drop(session);

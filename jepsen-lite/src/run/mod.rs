@@ -6,16 +6,22 @@
 //!  client 0 ─┤ Session ─ BEGIN … COMMIT ─┐
 //!  client 1 ─┤ Session ─ BEGIN … COMMIT ─┼─▶ Recorder (invoke / ok / fail / info, fault windows)
 //!     …      │                           │             │
-//!  client n ─┘                           ┘             ▼
+//!  client n ─┘                           ┘             ▼ streamed, compressed
+//!                                            run folder/history.jsonl.zst
+//!                                                      ▼ read back by load::history_file
 //!                          History ─▶ checker::check ─▶ CheckReport + workload invariant (bank)
 //!                                                      ▼
-//!                         run folder: history.jsonl, results.json, cycles (.dot/.svg),
-//!                                     run.json, report.html (throughput, latency, faults)
+//!                                  Verdict (one computation: summary, exit status, run.json)
+//!                                                      ▼
+//!                         run folder: results.json, cycles (.dot/.svg), run.json,
+//!                                     report.html (throughput, latency, faults)
 //! ```
 //!
 //! [`run`] sets up the workload's tables, starts the clients, the nemesis and a progress
-//! ticker, waits for the deadline, and checks the history against every model. What each
-//! isolation level must satisfy is [`required_model`]; [`folder::write`] writes the run folder.
+//! ticker, waits for the deadline, then reads the history back from its file exactly as
+//! `jepsen-lite check` would and checks it. What each isolation level must satisfy is
+//! [`required_model`]; [`Verdict`] is the run's one verdict; [`folder::write`] writes the rest of
+//! the run folder.
 
 pub mod client;
 pub mod folder;
@@ -34,15 +40,15 @@ use std::time::{Duration, Instant};
 use isodb::{DatabaseOptions, Durability, IsolationLevel};
 
 use crate::anomaly::AnomalyKind;
-use crate::checker::{CheckReport, check};
-use crate::history::{Event, History};
+use crate::checker::{CheckOptions, CheckReport, check_with};
+use crate::history::History;
 use crate::models::Model;
 use crate::run::client::{ClientContext, run_client};
 use crate::run::keys::{KeyDistribution, KeySampler};
 use crate::run::nemesis::{NemesisPlan, run_nemesis};
 pub use crate::run::node::CrashMode;
 use crate::run::node::Node;
-use crate::run::recorder::{FaultWindow, Recorder};
+use crate::run::recorder::{FaultWindow, HISTORY_FILE, RecordedHistory, Recorder};
 use crate::run::workload::WorkloadKind;
 
 /// The isolation levels, as the command line names them.
@@ -108,18 +114,9 @@ pub fn required_model(level: Isolation) -> Model {
 }
 
 /// Whether a history recorded at `level` may not contain `kind`: whatever the
-/// [`required_model`] forbids — except at READ UNCOMMITTED, which promises only that there are
-/// no dirty writes (G0). There a transaction reads other transactions' uncommitted appends and
-/// writes, and when those abort, the checker sees lists whose orders disagree
-/// (incompatible-order) and values no committed transaction wrote (garbage reads): the
-/// consequences of G1a, which the level allows. Duplicate list elements stay forbidden.
+/// [`required_model`] forbids, as the checker decides it (there is no second list).
 pub fn forbids(level: Isolation, kind: AnomalyKind) -> bool {
-    match level {
-        Isolation::ReadUncommitted => {
-            matches!(kind, AnomalyKind::G0 | AnomalyKind::DuplicateElements)
-        }
-        _ => required_model(level).forbids(kind),
-    }
+    required_model(level).forbids(kind)
 }
 
 /// Whether the workload's own invariant (the bank's total) must hold at `level`: it needs
@@ -195,9 +192,17 @@ pub enum RunError {
     /// Opening the database or creating the workload's tables failed.
     #[error("cannot set up the database: {0}")]
     Setup(#[from] isodb::Error),
-    /// The recorded history could not be paired (a runner bug).
+    /// The recorded history could not be read back (a runner bug).
     #[error("the recorded history is malformed: {0}")]
     History(#[from] crate::error::Error),
+    /// Writing the history failed.
+    #[error("cannot record the history in {path}: {source}")]
+    Record {
+        /// The history file.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
     /// Writing the run folder failed.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -219,16 +224,86 @@ pub struct OutcomeCounts {
     pub info: u64,
 }
 
+/// The run's verdict, computed once: the summary, the exit status, `run.json` and the HTML
+/// report all read it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Verdict {
+    /// The model the isolation level promises.
+    pub required_model: Model,
+    /// Whether the checker says the history satisfies it (what `jepsen-lite check --model
+    /// REQUIRED` says of the same history file).
+    pub satisfies_required_model: bool,
+    /// The anomaly kinds found that the required model forbids.
+    pub forbidden_found: Vec<AnomalyKind>,
+    /// Whether the workload's invariant must hold at this level.
+    pub invariant_required: bool,
+    /// Whether it held where it must.
+    pub invariant_held: bool,
+    /// Whether no unexpected error (a bug, a nemesis failure) occurred.
+    pub no_unexpected_errors: bool,
+    /// All three: the history satisfies the required model, the invariant held where it
+    /// must, nothing unexpected happened.
+    pub valid: bool,
+}
+
+impl Verdict {
+    /// The verdict on `report` (and the workload's invariant and errors) at `level`.
+    pub fn new(
+        level: Isolation,
+        report: &CheckReport,
+        invariant_violations: &[String],
+        unexpected_errors: &[String],
+    ) -> Verdict {
+        let required_model = required_model(level);
+        // The same judgement `jepsen-lite check --model REQUIRED` makes of the history file.
+        let request = crate::report::elle::Request {
+            models: vec![required_model],
+            anomalies: Vec::new(),
+        };
+        let satisfies_required_model = crate::report::elle::verdict(report, &request).validity
+            != crate::report::elle::Validity::Invalid;
+        let forbidden_found: Vec<AnomalyKind> = report
+            .kinds()
+            .into_iter()
+            .filter(|k| required_model.forbids(*k))
+            .collect();
+        let invariant_required = invariant_required(level);
+        let invariant_held = invariant_violations.is_empty() || !invariant_required;
+        let no_unexpected_errors = unexpected_errors.is_empty();
+        Verdict {
+            required_model,
+            satisfies_required_model,
+            forbidden_found,
+            invariant_required,
+            invariant_held,
+            no_unexpected_errors,
+            valid: satisfies_required_model && invariant_held && no_unexpected_errors,
+        }
+    }
+
+    /// `VALID` or `INVALID`.
+    pub fn word(&self) -> &'static str {
+        if self.valid { "VALID" } else { "INVALID" }
+    }
+
+    /// The command's exit status: 0 valid, 1 invalid.
+    pub fn exit_code(&self) -> u8 {
+        u8::from(!self.valid)
+    }
+}
+
 /// What a run produced.
 #[derive(Debug)]
 pub struct RunResult {
     /// The configuration.
     pub config: RunConfig,
-    /// The history (client events only).
-    pub events: Vec<Event>,
+    /// The history, as read back from its file (client transactions only).
+    pub history: History,
+    /// The history file and its size.
+    pub recorded: RecordedHistory,
     /// The faults injected.
     pub faults: Vec<FaultWindow>,
-    /// The checker's verdict.
+    /// The checker's report.
     pub report: CheckReport,
     /// The model the isolation level promises.
     pub required: Model,
@@ -240,6 +315,8 @@ pub struct RunResult {
     pub counts: OutcomeCounts,
     /// Wall time from the first invocation to the last completion.
     pub elapsed: Duration,
+    /// The verdict.
+    pub verdict: Verdict,
 }
 
 impl RunResult {
@@ -248,13 +325,9 @@ impl RunResult {
         self.counts.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
-    /// The anomaly kinds found that the isolation level forbids ([`forbids`]).
+    /// The anomaly kinds found that the isolation level forbids.
     pub fn forbidden_found(&self) -> Vec<AnomalyKind> {
-        self.report
-            .kinds()
-            .into_iter()
-            .filter(|k| forbids(self.config.isolation, *k))
-            .collect()
+        self.verdict.forbidden_found.clone()
     }
 
     /// The anomaly kinds found that the isolation level allows.
@@ -262,21 +335,25 @@ impl RunResult {
         self.report
             .kinds()
             .into_iter()
-            .filter(|k| !forbids(self.config.isolation, *k))
+            .filter(|k| !self.required.forbids(*k))
             .collect()
     }
 
-    /// True when no anomaly the level forbids was found, the invariant holds where it must,
-    /// and nothing unexpected happened.
+    /// The verdict: no anomaly the level forbids, the invariant held where it must, nothing
+    /// unexpected happened.
     pub fn valid(&self) -> bool {
-        self.forbidden_found().is_empty()
-            && (self.invariant_violations.is_empty() || !invariant_required(self.config.isolation))
-            && self.unexpected_errors.is_empty()
+        self.verdict.valid
     }
 }
 
-/// Runs `config` against a database in directory `db_dir` (created when missing).
-pub fn run(config: &RunConfig, db_dir: &Path) -> Result<RunResult, RunError> {
+/// Runs `config` against a database in directory `db_dir` (created when missing), streaming
+/// the history into `out/history.jsonl.zst` (the run folder, created when missing).
+pub fn run(config: &RunConfig, db_dir: &Path, out: &Path) -> Result<RunResult, RunError> {
+    std::fs::create_dir_all(out).map_err(|source| RunError::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let history_path = out.join(HISTORY_FILE);
     let options = DatabaseOptions {
         durability: if config.sync_commits {
             Durability::Sync
@@ -300,7 +377,10 @@ pub fn run(config: &RunConfig, db_dir: &Path) -> Result<RunResult, RunError> {
     // The set-up is not part of the history: make it durable whatever the commits' durability,
     // so a crash can only lose what the clients did.
     node.make_durable()?;
-    let recorder = Recorder::new();
+    let recorder = Recorder::create(&history_path).map_err(|source| RunError::Record {
+        path: history_path.clone(),
+        source,
+    })?;
     let unexpected = Mutex::new(Vec::new());
     let started = Instant::now();
     let deadline = started + config.duration;
@@ -342,24 +422,37 @@ pub fn run(config: &RunConfig, db_dir: &Path) -> Result<RunResult, RunError> {
     });
     let elapsed = started.elapsed();
     progress.finish_and_clear();
-    let (events, faults) = recorder.finish();
+    let (recorded, faults) = recorder.finish().map_err(|source| RunError::Record {
+        path: history_path.clone(),
+        source,
+    })?;
     drop(node);
 
-    let history = History::from_events(&events, "<run>")?;
-    let report = check(&history);
+    // The same reading and checking as `jepsen-lite check --model REQUIRED` on the file.
+    let history = crate::load::history_file(&recorded.path)?;
+    let required = required_model(config.isolation);
+    let report = check_with(&history, &CheckOptions::for_models(&[required], &[]));
     let invariant_violations = workload.invariant_violations(&history);
     let counts = count_outcomes(&history);
     let unexpected_errors = unexpected.into_inner().unwrap_or_else(|p| p.into_inner());
+    let verdict = Verdict::new(
+        config.isolation,
+        &report,
+        &invariant_violations,
+        &unexpected_errors,
+    );
     Ok(RunResult {
         config: config.clone(),
-        events,
+        history,
+        recorded,
         faults,
         report,
-        required: required_model(config.isolation),
+        required,
         invariant_violations,
         unexpected_errors,
         counts,
         elapsed,
+        verdict,
     })
 }
 

@@ -1,26 +1,45 @@
 //! [`Recorder`]: the history as it happens — client invocations and completions, and the
-//! nemesis's fault windows — stamped with microseconds since the run began.
-//!
-//! Events are appended under one lock that also reads the clock, so list order and time order
-//! agree (the checker's real-time edges rely on it). A completion of kind `info` rewrites its
-//! invocation's micro-ops to the ones *attempted*: a bank transfer computes its write values
-//! from its reads, and an indeterminate transaction's writes must be known to the checker.
-//!
-//! In `history.jsonl` the fault windows appear as Jepsen's nemesis operations, which the
-//! checker skips:
+//! nemesis's fault windows — stamped with microseconds since the run began and streamed to
+//! disk as compact, zstd-compressed JSON lines.
 //!
 //! ```text
-//! {"process":"nemesis","type":"info","f":"start","value":"crash","time":412003}
-//! {"process":"nemesis","type":"info","f":"stop","value":"crash","time":515870}
+//! client ──invoke──▶ ┐                                         history.jsonl.zst
+//! client ──ok/fail/info──▶ lock: clock + one line ──▶ zstd ──▶ {"type":"invoke","process":0,...}
+//! nemesis ──start/stop──▶ ┘                                    {"type":"info","process":"nemesis",...}
 //! ```
+//!
+//! Each line is written under one lock that also reads the clock, so line order and time
+//! order agree (the checker's real-time edges rely on it). Nothing of a transaction is kept
+//! once its line is written: memory holds one line buffer, the process of each transaction in
+//! flight and the fault windows, so it is bounded by the run's concurrency, not its length.
+//! An `info` completion carries the micro-ops *attempted* (a bank transfer computes its write
+//! values from its reads, and an indeterminate transaction's writes must be known to the
+//! checker), as Jepsen records it. Fault windows appear as Jepsen's nemesis operations, which
+//! the checker skips:
+//!
+//! ```text
+//! {"type":"info","process":"nemesis","f":"start","value":"crash","time":412003}
+//! {"type":"info","process":"nemesis","f":"stop","value":"crash","time":515870}
+//! ```
+//!
+//! Lines use the array micro-ops of Elle's JSON (`["append",1,2]`, `["r",1,[1,2]]`); the
+//! compression (zstd, level 1) takes a list-append history, whose reads repeat ever longer
+//! lists, to a few percent of its text. `zstd -d` gives the plain JSON lines back.
 
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
 use serde_json::json;
 
-use crate::history::{Event, EventType, MicroOp, ProcessId};
+use crate::history::{EventType, MicroOp, ProcessId};
 use crate::json;
+
+/// The history file's name in a run folder.
+pub const HISTORY_FILE: &str = "history.jsonl.zst";
 
 /// A fault the nemesis injects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
@@ -56,27 +75,85 @@ pub struct FaultWindow {
     pub end: i64,
 }
 
-#[derive(Default)]
+/// What a finished recording left on disk.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RecordedHistory {
+    /// The history file.
+    pub path: PathBuf,
+    /// Its size on disk (compressed), in bytes.
+    pub bytes: u64,
+    /// The size of its JSON lines once decompressed, in bytes.
+    pub text_bytes: u64,
+    /// Lines written (client events and nemesis operations).
+    pub lines: u64,
+}
+
 struct Log {
-    events: Vec<Event>,
+    out: Option<zstd::stream::write::Encoder<'static, File>>,
+    /// Invocations in flight: their token's process.
+    in_flight: HashMap<usize, ProcessId>,
+    next_token: usize,
+    line: String,
+    text_bytes: u64,
+    lines: u64,
+    counts: (u64, u64, u64),
     windows: Vec<FaultWindow>,
     /// Faults begun and not yet healed: (fault, start).
     open: Vec<(Fault, i64)>,
+    error: Option<std::io::Error>,
 }
 
-/// Collects a run's history.
+impl Log {
+    /// Writes the line in `self.line`, keeping the first error.
+    fn flush_line(&mut self) {
+        self.text_bytes += self.line.len() as u64;
+        self.lines += 1;
+        if let Some(out) = self.out.as_mut()
+            && let Err(e) = out.write_all(self.line.as_bytes())
+        {
+            self.error.get_or_insert(e);
+            self.out = None;
+        }
+        self.line.clear();
+    }
+
+    fn nemesis_line(&mut self, f: &str, fault: Fault, time: i64) {
+        let line = json!({"type": "info", "process": "nemesis", "f": f,
+                          "value": fault.name(), "time": time});
+        self.line.push_str(&line.to_string());
+        self.line.push('\n');
+        self.flush_line();
+    }
+}
+
+/// Records a run's history into a file.
 pub struct Recorder {
     start: Instant,
+    path: PathBuf,
     log: Mutex<Log>,
 }
 
 impl Recorder {
-    /// A recorder whose clock starts now.
-    pub fn new() -> Self {
-        Recorder {
+    /// A recorder writing to `path` (created or truncated), whose clock starts now.
+    pub fn create(path: &Path) -> std::io::Result<Self> {
+        let file = File::create(path)?;
+        let out = zstd::stream::write::Encoder::new(file, 1)?;
+        Ok(Recorder {
             start: Instant::now(),
-            log: Mutex::new(Log::default()),
-        }
+            path: path.to_path_buf(),
+            log: Mutex::new(Log {
+                out: Some(out),
+                in_flight: HashMap::new(),
+                next_token: 0,
+                line: String::with_capacity(256),
+                text_bytes: 0,
+                lines: 0,
+                counts: (0, 0, 0),
+                windows: Vec::new(),
+                open: Vec::new(),
+                error: None,
+            }),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Log> {
@@ -92,40 +169,43 @@ impl Recorder {
         self.now()
     }
 
-    /// Records an invocation; returns its position for [`Recorder::complete`].
-    pub fn invoke(&self, process: ProcessId, txn: Vec<MicroOp>) -> usize {
+    /// Records an invocation; returns its token for [`Recorder::complete`].
+    pub fn invoke(&self, process: ProcessId, txn: &[MicroOp]) -> usize {
         let mut log = self.lock();
         let time = self.now();
-        log.events.push(Event {
-            process,
-            kind: EventType::Invoke,
-            txn,
-            time: Some(time),
-        });
-        log.events.len() - 1
+        let token = log.next_token;
+        log.next_token += 1;
+        log.in_flight.insert(token, process);
+        let log = &mut *log;
+        json::write_line(&mut log.line, process, EventType::Invoke, time, txn, false);
+        log.flush_line();
+        token
     }
 
-    /// Records the completion of the invocation at `invocation`. For `info`, `txn` is what was
-    /// attempted and replaces the invocation's micro-ops.
-    pub fn complete(&self, invocation: usize, kind: EventType, txn: Vec<MicroOp>) {
+    /// Records the completion of the invocation `token`. For `info`, `txn` is what was
+    /// attempted.
+    pub fn complete(&self, token: usize, kind: EventType, txn: &[MicroOp]) {
         let mut log = self.lock();
         let time = self.now();
-        let Some(invoke) = log.events.get_mut(invocation) else {
+        let Some(process) = log.in_flight.remove(&token) else {
             return;
         };
-        let process = invoke.process;
-        let completion = if kind == EventType::Info {
-            invoke.txn = txn;
-            Vec::new()
-        } else {
-            txn
-        };
-        log.events.push(Event {
+        match kind {
+            EventType::Ok => log.counts.0 += 1,
+            EventType::Fail => log.counts.1 += 1,
+            EventType::Info => log.counts.2 += 1,
+            EventType::Invoke => {}
+        }
+        let log = &mut *log;
+        json::write_line(
+            &mut log.line,
             process,
             kind,
-            txn: completion,
-            time: Some(time),
-        });
+            time,
+            txn,
+            kind != EventType::Info,
+        );
+        log.flush_line();
     }
 
     /// Marks the start of a fault.
@@ -133,6 +213,7 @@ impl Recorder {
         let mut log = self.lock();
         let time = self.now();
         log.open.push((fault, time));
+        log.nemesis_line("start", fault, time);
     }
 
     /// Marks the end of the oldest open window of `fault`.
@@ -146,22 +227,23 @@ impl Recorder {
                 start,
                 end: time,
             });
+            log.nemesis_line("stop", fault, time);
         }
     }
 
     /// Counts of completions so far: (ok, fail, info).
     pub fn counts(&self) -> (u64, u64, u64) {
+        self.lock().counts
+    }
+
+    /// Bytes of state the recorder keeps besides the compressor's fixed buffers: one entry per
+    /// transaction in flight, the line buffer and the fault windows. It does not grow with the
+    /// number of transactions recorded.
+    pub fn retained_bytes(&self) -> usize {
         let log = self.lock();
-        let mut counts = (0, 0, 0);
-        for e in &log.events {
-            match e.kind {
-                EventType::Ok => counts.0 += 1,
-                EventType::Fail => counts.1 += 1,
-                EventType::Info => counts.2 += 1,
-                EventType::Invoke => {}
-            }
-        }
-        counts
+        log.in_flight.capacity() * (std::mem::size_of::<(usize, ProcessId)>() + 1)
+            + log.line.capacity()
+            + (log.windows.capacity() + log.open.capacity()) * std::mem::size_of::<FaultWindow>()
     }
 
     /// The name of the fault active now, if any.
@@ -169,100 +251,116 @@ impl Recorder {
         self.lock().open.first().map(|(f, _)| *f)
     }
 
-    /// The events and fault windows recorded (windows still open are closed now).
-    pub fn finish(&self) -> (Vec<Event>, Vec<FaultWindow>) {
-        let mut log = self.lock();
+    /// Closes the file (windows still open are closed now) and returns what was recorded.
+    pub fn finish(self) -> std::io::Result<(RecordedHistory, Vec<FaultWindow>)> {
         let time = self.now();
-        let open = std::mem::take(&mut log.open);
-        for (fault, start) in open {
+        let mut log = self.log.into_inner().unwrap_or_else(|p| p.into_inner());
+        for (fault, start) in std::mem::take(&mut log.open) {
             log.windows.push(FaultWindow {
                 fault,
                 start,
                 end: time,
             });
+            log.nemesis_line("stop", fault, time);
+        }
+        if let Some(e) = log.error.take() {
+            return Err(e);
+        }
+        if let Some(out) = log.out.take() {
+            out.finish()?.sync_all()?;
         }
         log.windows.sort_by_key(|w| w.start);
-        (log.events.clone(), log.windows.clone())
+        let bytes = std::fs::metadata(&self.path)?.len();
+        Ok((
+            RecordedHistory {
+                path: self.path,
+                bytes,
+                text_bytes: log.text_bytes,
+                lines: log.lines,
+            },
+            log.windows,
+        ))
     }
-}
-
-impl Default for Recorder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// The history as JSON lines: client events in the checker's format, with the fault windows
-/// interleaved as nemesis operations (`"process":"nemesis"`, skipped by the checker).
-pub fn history_jsonl(events: &[Event], windows: &[FaultWindow]) -> String {
-    let mut nemesis: Vec<(i64, String)> = Vec::new();
-    for w in windows {
-        for (f, time) in [("start", w.start), ("stop", w.end)] {
-            let line = json!({"process": "nemesis", "type": "info", "f": f,
-                              "value": w.fault.name(), "time": time});
-            nemesis.push((time, line.to_string()));
-        }
-    }
-    nemesis.sort_by_key(|(t, _)| *t);
-    let mut out = String::new();
-    let mut pending = nemesis.into_iter().peekable();
-    for event in events {
-        let time = event.time.unwrap_or(0);
-        while let Some((_, line)) = pending.next_if(|(t, _)| *t <= time) {
-            out.push_str(&line);
-            out.push('\n');
-        }
-        out.push_str(&json::write_events(std::slice::from_ref(event)));
-    }
-    for (_, line) in pending {
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::History;
+    use crate::history::Outcome;
+    use crate::load;
 
     #[test]
-    fn info_completion_records_the_attempted_writes_on_the_invocation() {
-        let recorder = Recorder::new();
-        let a = recorder.invoke(0, vec![MicroOp::read(1, None), MicroOp::write(1, 0)]);
-        let b = recorder.invoke(1, vec![MicroOp::write(2, 5)]);
-        recorder.complete(b, EventType::Ok, vec![MicroOp::write(2, 5)]);
+    fn info_completions_carry_the_attempted_writes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let recorder = Recorder::create(&dir.path().join(HISTORY_FILE)).expect("create");
+        let a = recorder.invoke(0, &[MicroOp::read(1, None), MicroOp::write(1, 0)]);
+        let b = recorder.invoke(1, &[MicroOp::write(2, 5)]);
+        recorder.complete(b, EventType::Ok, &[MicroOp::write(2, 5)]);
         recorder.complete(
             a,
             EventType::Info,
-            vec![MicroOp::read(1, None), MicroOp::write(1, 7)],
+            &[MicroOp::read(1, None), MicroOp::write(1, 7)],
         );
-        let (events, _) = recorder.finish();
-        let history = History::from_events(&events, "t").expect("pairs");
-        assert_eq!(history.txns[0].outcome, crate::history::Outcome::Info);
+        assert_eq!(recorder.counts(), (1, 0, 1));
+        let (recorded, _) = recorder.finish().expect("finish");
+        assert_eq!(recorded.lines, 4);
+        assert!(recorded.bytes > 0 && recorded.text_bytes > recorded.bytes / 2);
+        let history = load::history_file(&recorded.path).expect("reads back");
+        assert_eq!(history.txns[0].outcome, Outcome::Info);
         assert_eq!(history.txns[0].ops[1], MicroOp::write(1, 7));
-        assert!(events.windows(2).all(|w| w[0].time <= w[1].time));
+        assert!(history.txns[1].invoke_time <= history.txns[1].complete_time.unwrap_or(0));
     }
 
     #[test]
-    fn nemesis_lines_are_interleaved_and_skipped_by_the_parser() {
-        let recorder = Recorder::new();
+    fn memory_is_bounded_by_the_transactions_in_flight_not_by_the_history() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let recorder = Recorder::create(&dir.path().join(HISTORY_FILE)).expect("create");
+        let mut after_warm_up = 0;
+        for i in 0..200_000i64 {
+            let process = (i % 4) as u64;
+            let read = MicroOp::read_list(process as i64, &(0..i % 50).collect::<Vec<_>>());
+            let token =
+                recorder.invoke(process, &[MicroOp::append(process as i64, i), read.clone()]);
+            recorder.complete(
+                token,
+                EventType::Ok,
+                &[MicroOp::append(process as i64, i), read],
+            );
+            if i == 1_000 {
+                after_warm_up = recorder.retained_bytes();
+            }
+        }
+        assert_eq!(recorder.retained_bytes(), after_warm_up);
+        assert!(after_warm_up < 4_096, "{after_warm_up} bytes retained");
+        let (recorded, _) = recorder.finish().expect("finish");
+        assert_eq!(recorded.lines, 400_000);
+    }
+
+    #[test]
+    fn nemesis_lines_are_written_in_time_order_and_skipped_by_the_checker() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(HISTORY_FILE);
+        let recorder = Recorder::create(&path).expect("create");
         let tick = || std::thread::sleep(std::time::Duration::from_millis(2));
         recorder.fault_started(Fault::Crash);
         tick();
-        let a = recorder.invoke(0, vec![MicroOp::append(1, 1)]);
+        let a = recorder.invoke(0, &[MicroOp::append(1, 1)]);
         tick();
         recorder.fault_healed(Fault::Crash);
         tick();
-        recorder.complete(a, EventType::Ok, vec![MicroOp::append(1, 1)]);
-        let (events, windows) = recorder.finish();
-        assert_eq!(windows.len(), 1);
-        let text = history_jsonl(&events, &windows);
+        recorder.complete(a, EventType::Ok, &[MicroOp::append(1, 1)]);
+        recorder.fault_started(Fault::Pause);
+        let (_, windows) = recorder.finish().expect("finish");
+        assert_eq!(windows.len(), 2, "the open pause is closed at the end");
+        let text =
+            String::from_utf8(zstd::decode_all(File::open(&path).expect("open")).expect("zstd"))
+                .expect("utf-8");
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 4);
+        assert_eq!(lines.len(), 6);
         assert!(lines[0].contains("\"nemesis\"") && lines[0].contains("\"start\""));
         assert!(lines[2].contains("\"stop\""));
-        let parsed = json::parse_events(&text, "h").expect("nemesis lines are skipped");
-        assert_eq!(parsed, events);
+        let history = load::history_file(&path).expect("nemesis lines are skipped");
+        assert_eq!(history.txns.len(), 1);
+        assert_eq!(history.txns[0].ops, vec![MicroOp::append(1, 1)]);
     }
 }

@@ -11,10 +11,9 @@
 //!   └── anomalies: kind, explanation, cycle drawing (at most a few per kind)
 //! ```
 
-use std::collections::HashMap;
 use std::fmt::Write;
 
-use crate::history::{Event, EventType, ProcessId};
+use crate::history::{EventType, History, Outcome};
 use crate::report::svg;
 use crate::run::RunResult;
 use crate::run::plot::{self, Series, Shade};
@@ -48,17 +47,21 @@ fn fault_color(fault: Fault) -> &'static str {
 }
 
 /// Each completion: (completion time in seconds, latency in ms, outcome).
-pub fn completions(events: &[Event]) -> Vec<(f64, f64, EventType)> {
-    let mut pending: HashMap<ProcessId, i64> = HashMap::new();
-    let mut out = Vec::new();
-    for e in events {
-        let time = e.time.unwrap_or(0);
-        if e.kind == EventType::Invoke {
-            pending.insert(e.process, time);
-        } else if let Some(start) = pending.remove(&e.process) {
-            out.push((time as f64 / 1e6, (time - start) as f64 / 1e3, e.kind));
-        }
-    }
+pub fn completions(history: &History) -> Vec<(f64, f64, EventType)> {
+    let mut out: Vec<(f64, f64, EventType)> = history
+        .txns
+        .iter()
+        .filter_map(|t| {
+            let end = t.end_time?;
+            let kind = match t.outcome {
+                Outcome::Ok => EventType::Ok,
+                Outcome::Fail => EventType::Fail,
+                Outcome::Info => EventType::Info,
+            };
+            Some((end as f64 / 1e6, (end - t.invoke_time) as f64 / 1e3, kind))
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
     out
 }
 
@@ -127,7 +130,7 @@ pub fn render(result: &RunResult) -> String {
             color: fault_color(w.fault),
         })
         .collect();
-    let done = completions(&result.events);
+    let done = completions(&result.history);
     let mut html = String::new();
     let title = format!(
         "jepsen-lite: {} at {}",
@@ -140,11 +143,8 @@ pub fn render(result: &RunResult) -> String {
         escape(&title)
     );
     let _ = writeln!(html, "<h1>{}</h1>", escape(&title));
-    let (class, verdict) = if result.valid() {
-        ("ok", "VALID")
-    } else {
-        ("bad", "INVALID")
-    };
+    let verdict = result.verdict.word();
+    let class = if result.verdict.valid { "ok" } else { "bad" };
     let _ = writeln!(
         html,
         "<p class=\"{class}\"><b>{verdict}</b>: the level promises <b>{}</b>; strongest models satisfied: {}.</p>",
@@ -194,6 +194,13 @@ pub fn render(result: &RunResult) -> String {
             format!("{:.0} committed txn/s", result.throughput()),
         ),
         ("dependency edges", result.report.edges.to_string()),
+        (
+            "history",
+            format!(
+                "{} bytes compressed, {} bytes of JSON lines",
+                result.recorded.bytes, result.recorded.text_bytes
+            ),
+        ),
     ];
     html.push_str("<table>\n");
     for (name, value) in rows {
@@ -250,6 +257,6 @@ pub fn render(result: &RunResult) -> String {
             }
         }
     }
-    html.push_str("<p>Files: <a href=\"history.jsonl\">history.jsonl</a>, <a href=\"results.json\">results.json</a>, <a href=\"run.json\">run.json</a>.</p>\n</body></html>\n");
+    html.push_str("<p>Files: <a href=\"history.jsonl.zst\">history.jsonl.zst</a>, <a href=\"results.json\">results.json</a>, <a href=\"run.json\">run.json</a>.</p>\n</body></html>\n");
     html
 }
