@@ -125,7 +125,12 @@ fn run() -> BenchResult<()> {
         outcomes.push(outcome);
     }
     print!("{}", table(&outcomes));
-    common::run::write_outputs(&out_dir, "cluster", &to_json(&outcomes, config.factor), &chart(&outcomes).svg())
+    common::run::write_outputs(
+        &out_dir,
+        "cluster",
+        &to_json(&outcomes, config.factor),
+        &chart(&outcomes).svg(),
+    )
 }
 
 fn ratio(outcomes: &[Outcome], kind: Kind, threads: usize) -> Option<f64> {
@@ -225,7 +230,10 @@ impl Bank {
 
     /// Account `index` of shard `shard`.
     fn key(&self, shard: u64, index: u64) -> (Keyspace, [u8; 8]) {
-        (self.keyspaces[shard as usize], (shard * 1_000_000 + index).to_be_bytes())
+        (
+            self.keyspaces[shard as usize],
+            (shard * 1_000_000 + index).to_be_bytes(),
+        )
     }
 
     /// Two distinct accounts for a transfer of `kind`.
@@ -252,7 +260,10 @@ impl Bank {
     }
 }
 
-fn balance(txn: &mut ClusterTransaction, account: (Keyspace, [u8; 8])) -> isodb_engine::Result<i64> {
+fn balance(
+    txn: &mut ClusterTransaction,
+    account: (Keyspace, [u8; 8]),
+) -> isodb_engine::Result<i64> {
     let bytes = txn
         .get(account.0, &account.1)?
         .ok_or_else(|| isodb_engine::Error::InvalidArgument("an account vanished".into()))?;
@@ -295,8 +306,12 @@ fn run_cell(dir: &Path, kind: Kind, threads: usize, duration: Duration) -> Bench
     let started = Instant::now();
     let workers: Vec<_> = (0..threads)
         .map(|t| {
-            let (cluster, bank, stop, aborts) =
-                (cluster.clone(), Arc::clone(&bank), Arc::clone(&stop), Arc::clone(&aborts));
+            let (cluster, bank, stop, aborts) = (
+                cluster.clone(),
+                Arc::clone(&bank),
+                Arc::clone(&stop),
+                Arc::clone(&aborts),
+            );
             std::thread::spawn(move || -> isodb_engine::Result<Vec<Duration>> {
                 let mut rng = SplitMix64::new(0xC1A5 + t as u64);
                 let mut latencies = Vec::new();

@@ -183,14 +183,29 @@ fn transfers_keep_the_total_through_message_faults_partitions_and_crashes() {
         assert!(Instant::now() < settled_by, "still in doubt: {in_doubt}");
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(total(&cluster, &ks).expect("total"), INITIAL * ACCOUNTS as i64);
+    assert_eq!(
+        total(&cluster, &ks).expect("total"),
+        INITIAL * ACCOUNTS as i64
+    );
     let mut txn = cluster.begin(IsolationLevel::ReadCommitted);
     for account in 0..ACCOUNTS {
-        txn.lock_and_read(home(&ks, account), &row_key(account), LockMode::Exclusive, WaitPolicy::NoWait)
-            .unwrap_or_else(|e| panic!("account {account} still locked: {e}"));
+        txn.lock_and_read(
+            home(&ks, account),
+            &row_key(account),
+            LockMode::Exclusive,
+            WaitPolicy::NoWait,
+        )
+        .unwrap_or_else(|e| panic!("account {account} still locked: {e}"));
     }
     let stats = cluster.transport().stats();
-    assert!(stats.dropped_requests + stats.dropped_replies > 0, "faults happened: {stats:?}");
-    assert!(committed.load(Ordering::Relaxed) > 20, "transfers committed: {}", committed.load(Ordering::Relaxed));
+    assert!(
+        stats.dropped_requests + stats.dropped_replies > 0,
+        "faults happened: {stats:?}"
+    );
+    assert!(
+        committed.load(Ordering::Relaxed) > 20,
+        "transfers committed: {}",
+        committed.load(Ordering::Relaxed)
+    );
     assert!(reads > 5, "reads: {reads}");
 }

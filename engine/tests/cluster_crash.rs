@@ -59,8 +59,12 @@ fn setup(cluster: &Cluster) -> Vec<Keyspace> {
     let ks = cluster.keyspace("accounts").expect("keyspace");
     let mut txn = cluster.begin(IsolationLevel::Serializable);
     for shard in 0..3u16 {
-        txn.put(ks[usize::from(shard)], &row_key(u64::from(shard) + 1), &encode_int(INITIAL))
-            .expect("row");
+        txn.put(
+            ks[usize::from(shard)],
+            &row_key(u64::from(shard) + 1),
+            &encode_int(INITIAL),
+        )
+        .expect("row");
     }
     txn.commit().expect("setup");
     ks
@@ -92,7 +96,11 @@ fn settle(cluster: &Cluster) {
         if in_doubt == 0 && cluster.unfinished() == 0 {
             return;
         }
-        assert!(Instant::now() < deadline, "still in doubt: {in_doubt}, unfinished {}", cluster.unfinished());
+        assert!(
+            Instant::now() < deadline,
+            "still in doubt: {in_doubt}, unfinished {}",
+            cluster.unfinished()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -104,7 +112,12 @@ fn check(cluster: &Cluster, ks: &[Keyspace], amount: i64, committed: Option<bool
     let mut rows = Vec::new();
     for (shard, row) in [(0usize, 1u64), (1, 2), (2, 3)] {
         let value = txn
-            .lock_and_read(ks[shard], &row_key(row), LockMode::Exclusive, WaitPolicy::NoWait)
+            .lock_and_read(
+                ks[shard],
+                &row_key(row),
+                LockMode::Exclusive,
+                WaitPolicy::NoWait,
+            )
             .unwrap_or_else(|e| panic!("row {row} is still locked or unreadable: {e}"))
             .expect("row exists");
         rows.push(decode_int(&value));
@@ -116,7 +129,10 @@ fn check(cluster: &Cluster, ks: &[Keyspace], amount: i64, committed: Option<bool
         "shards disagree: {rows:?} (transfer of {amount})"
     );
     if let Some(expected) = committed {
-        assert_eq!(applied, expected, "outcome {rows:?}, expected committed={expected}");
+        assert_eq!(
+            applied, expected,
+            "outcome {rows:?}, expected committed={expected}"
+        );
     }
     applied
 }
@@ -140,12 +156,16 @@ fn crash_at(point: Failpoint, crash: Crash) {
         Arc::new(move |_, _| match crash {
             Crash::Coordinator => FailAction::Stop,
             Crash::Participant => {
-                victim.crash_shard(1, CrashKind::PowerLoss).expect("crash shard 1");
+                victim
+                    .crash_shard(1, CrashKind::PowerLoss)
+                    .expect("crash shard 1");
                 FailAction::Continue
             }
             Crash::Everything => {
                 for shard in 0..3 {
-                    victim.crash_shard(shard, CrashKind::PowerLoss).expect("crash");
+                    victim
+                        .crash_shard(shard, CrashKind::PowerLoss)
+                        .expect("crash");
                 }
                 FailAction::Stop
             }
@@ -210,7 +230,9 @@ fn a_decided_commit_survives_a_power_loss_before_it_reached_the_participants() {
     let ks = setup(&cluster);
     transfer(&cluster, &ks, 30).expect("commit");
     for shard in 0..3 {
-        cluster.crash_shard(shard, CrashKind::PowerLoss).expect("crash");
+        cluster
+            .crash_shard(shard, CrashKind::PowerLoss)
+            .expect("crash");
     }
     drop(cluster);
     let cluster = open(dir.path(), &failpoints);
@@ -244,7 +266,9 @@ fn the_resolver_and_recovery_can_be_interrupted_too() {
         failpoints.stop_at(point);
         if point == Failpoint::RecoveryBeforeApply {
             for shard in 0..3 {
-                cluster.crash_shard(shard, CrashKind::PowerLoss).expect("crash");
+                cluster
+                    .crash_shard(shard, CrashKind::PowerLoss)
+                    .expect("crash");
             }
             drop(cluster);
             let error = Cluster::open(dir.path(), options(&failpoints)).expect_err("stopped");
@@ -253,7 +277,9 @@ fn the_resolver_and_recovery_can_be_interrupted_too() {
             std::thread::sleep(Duration::from_millis(250)); // past the in-doubt timeout
             cluster.run_background_once();
             for shard in 0..3 {
-                cluster.crash_shard(shard, CrashKind::PowerLoss).expect("crash");
+                cluster
+                    .crash_shard(shard, CrashKind::PowerLoss)
+                    .expect("crash");
             }
             drop(cluster);
         }

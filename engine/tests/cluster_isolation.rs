@@ -45,7 +45,11 @@ fn setup(cluster: &Cluster) -> Vec<Keyspace> {
 }
 
 fn read(txn: &mut isodb_engine::cluster::ClusterTransaction, ks: Keyspace, id: u64) -> i64 {
-    decode_int(&txn.get(ks, &row_key(id)).expect("read").expect("row exists"))
+    decode_int(
+        &txn.get(ks, &row_key(id))
+            .expect("read")
+            .expect("row exists"),
+    )
 }
 
 #[test]
@@ -61,7 +65,10 @@ fn a_two_shard_commit_is_atomic_durable_and_a_rollback_leaves_nothing() {
         let ts = txn.commit().expect("commit");
         let mut check = cluster.begin(IsolationLevel::RepeatableRead);
         assert!(check.snapshot_seq() >= ts);
-        assert_eq!((read(&mut check, ks[0], 1), read(&mut check, ks[1], 2)), (70, 130));
+        assert_eq!(
+            (read(&mut check, ks[0], 1), read(&mut check, ks[1], 2)),
+            (70, 130)
+        );
         drop(check);
 
         let mut txn = cluster.begin(IsolationLevel::Serializable);
@@ -76,7 +83,10 @@ fn a_two_shard_commit_is_atomic_durable_and_a_rollback_leaves_nothing() {
     let cluster = open(dir.path(), 2);
     let ks = cluster.keyspace("accounts").expect("keyspace");
     let mut check = cluster.begin(IsolationLevel::RepeatableRead);
-    assert_eq!((read(&mut check, ks[0], 1), read(&mut check, ks[1], 2)), (70, 130));
+    assert_eq!(
+        (read(&mut check, ks[0], 1), read(&mut check, ks[1], 2)),
+        (70, 130)
+    );
 }
 
 #[test]
@@ -115,8 +125,10 @@ fn a_deadlock_across_two_shards_is_found_and_one_victim_gets_40p01() {
     let ks = setup(&cluster);
     let mut t1 = cluster.begin(IsolationLevel::ReadCommitted);
     let mut t2 = cluster.begin(IsolationLevel::ReadCommitted);
-    t1.put(ks[0], &row_key(1), &encode_int(1)).expect("t1 locks x on shard 0");
-    t2.put(ks[1], &row_key(2), &encode_int(2)).expect("t2 locks y on shard 1");
+    t1.put(ks[0], &row_key(1), &encode_int(1))
+        .expect("t1 locks x on shard 0");
+    t2.put(ks[1], &row_key(2), &encode_int(2))
+        .expect("t2 locks y on shard 1");
     let y = ks[1];
     let waiter = std::thread::spawn(move || {
         // t1 now waits for y on shard 1...
@@ -127,7 +139,10 @@ fn a_deadlock_across_two_shards_is_found_and_one_victim_gets_40p01() {
     // ...and t2 for x on shard 0: a cycle neither shard's graph holds.
     let second = t2.put(ks[0], &row_key(1), &encode_int(2));
     let (first, t1) = waiter.join().expect("waiter");
-    let outcomes = [first.clone(), second.as_ref().map(|_| ()).map_err(|e| e.sqlstate())];
+    let outcomes = [
+        first.clone(),
+        second.as_ref().map(|_| ()).map_err(|e| e.sqlstate()),
+    ];
     let victims = outcomes.iter().filter(|o| o == &&Err("40P01")).count();
     assert_eq!(victims, 1, "one victim: {outcomes:?}");
     // The survivor goes on and commits.
@@ -151,8 +166,10 @@ fn first_updater_wins_across_shards_and_read_committed_rereads() {
         let mut t2 = cluster.begin(level);
         let y1 = read(&mut t1, ks[1], 2);
         let _ = read(&mut t2, ks[1], 2);
-        t1.put(ks[0], &row_key(1), &encode_int(1)).expect("t1 writes x");
-        t1.put(ks[1], &row_key(2), &encode_int(y1 + 1)).expect("t1 writes y");
+        t1.put(ks[0], &row_key(1), &encode_int(1))
+            .expect("t1 writes x");
+        t1.put(ks[1], &row_key(2), &encode_int(y1 + 1))
+            .expect("t1 writes y");
         t1.commit().expect("t1 commits in two phases");
         t2.new_statement();
         let second = t2.get_for_update(ks[1], &row_key(2));

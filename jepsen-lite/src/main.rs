@@ -6,7 +6,7 @@
 //!                   [--format text|json] [--out DIR]
 //! jepsen-lite run --workload list-append --isolation serializable --clients 8 --time 30s \
 //!                 --nemesis crash [--keys 32] [--distribution uniform|zipf|hot] [--rate 500]
-//!                 [--nemesis-interval 2s] [--fault-duration 500ms] [--out DIR]
+//!                 [--nemesis-interval 2s] [--fault-duration 500ms] [--shards 4] [--out DIR]
 //! jepsen-lite -m list-append [-c serializable] [-a G0] [-f edn|json] [-v text|json] FILES...
 //! ```
 //!
@@ -124,7 +124,12 @@ struct RunArgs {
     /// How keys are chosen.
     #[arg(long, value_enum, default_value = "uniform")]
     distribution: KeyDistribution,
-    /// Faults to inject, in turn (comma-separated: crash, pause, slow-disk).
+    /// Shards of the database: with several, transactions that write more than one commit by
+    /// two-phase commit (row placement: hash of the primary key).
+    #[arg(long, default_value_t = 1)]
+    shards: u16,
+    /// Faults to inject, in turn (comma-separated: crash, pause, slow-disk; with --shards 2 or
+    /// more also shard-crash, partition, message-faults).
     #[arg(long, value_enum, value_delimiter = ',')]
     nemesis: Vec<Fault>,
     /// Quiet time before each fault (default: a fifth of --time, at most 5 s).
@@ -327,6 +332,7 @@ fn run_run(args: &RunArgs) -> ExitCode {
     config.sync_commits = !args.no_sync;
     config.crash_mode = args.crash;
     config.seed = args.seed;
+    config.shards = args.shards.max(1);
     config.progress = !args.quiet;
     config.nemesis = NemesisPlan {
         faults: args.nemesis.clone(),

@@ -4,6 +4,7 @@
 //!   isodb                         ./isodb-data, interactive (or stdin when it is not a terminal)
 //!   isodb PATH                    another database directory
 //!   isodb --temp                  a throwaway database, removed on exit
+//!   isodb PATH --shards 4         a new database of 4 shards (2PC across them)
 //!   isodb PATH -c "SQL" -f FILE   run commands and files in the order given, then exit
 //!   isodb serve [PATH] --listen 127.0.0.1:5433    the PostgreSQL wire protocol
 //!   isodb --connect postgres://user@host:port/db  the shell, on a server
@@ -74,6 +75,13 @@ pub struct Cli {
     #[arg(long)]
     pub accept_log_loss: bool,
 
+    /// Create a new database of N shards, each an engine in its own
+    /// subdirectory (rows placed by the hash of their primary key, or by
+    /// PARTITION BY; transactions that write several commit by two-phase
+    /// commit). An existing database keeps the count it was created with.
+    #[arg(long, value_name = "N", conflicts_with = "connect")]
+    pub shards: Option<u16>,
+
     /// Run the shell against an isodb (or PostgreSQL) server instead of a
     /// database directory; every session is a connection.
     #[arg(long, value_name = "URL", conflicts_with_all = ["path", "temp"])]
@@ -134,6 +142,10 @@ pub struct ServeArgs {
     /// Acknowledge commits before their fsync (faster, loses the last commits on a power loss).
     #[arg(long)]
     pub no_sync: bool,
+
+    /// Create a new database of N shards (see `isodb --help`).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u16>,
 }
 
 impl Cli {

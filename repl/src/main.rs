@@ -71,8 +71,8 @@ mod backend;
 mod client;
 mod demo;
 mod interactive;
-mod maintenance;
 mod link;
+mod maintenance;
 mod meta;
 mod render;
 mod reply;
@@ -99,7 +99,10 @@ fn open(cli: &Cli) -> Result<(Backend, String), String> {
         let location = backend.describe_server().unwrap_or_else(|| url.clone());
         return Ok((backend, location));
     }
-    let mut options = DatabaseOptions::default();
+    let mut options = DatabaseOptions {
+        shards: cli.shards,
+        ..DatabaseOptions::default()
+    };
     if let Some(level) = &cli.isolation {
         options.isolation_level = level
             .parse::<IsolationLevel>()
@@ -160,7 +163,10 @@ fn run_inputs(shell: &mut Shell, inputs: &[Input]) {
 
 /// `isodb serve`: opens the database and serves it until Ctrl-C or SIGTERM.
 fn serve_main(args: &ServeArgs) -> ExitCode {
-    let mut options = DatabaseOptions::default();
+    let mut options = DatabaseOptions {
+        shards: args.shards,
+        ..DatabaseOptions::default()
+    };
     if let Some(level) = &args.isolation {
         match level.parse::<IsolationLevel>() {
             Ok(level) => options.isolation_level = level,

@@ -48,6 +48,10 @@ pub const META_COMMANDS: &[(&str, &str)] = &[
         "show open transactions and their snapshots (a local database only)",
     ),
     (
+        "\\prepared",
+        "list prepared transactions (PREPARE TRANSACTION, and 2PC in doubt)",
+    ),
+    (
         "\\cancel",
         "cancel a session's running statement: \\cancel [SESSION]",
     ),
@@ -163,6 +167,7 @@ impl Shell {
                 let text = views::list_transactions(self);
                 self.print_or_fail(text)
             }
+            "\\prepared" => self.run_sql("SHOW prepared_transactions"),
             "\\cancel" => self.cancel(argument),
             "\\demo" => demo::run(self, argument),
             other => {

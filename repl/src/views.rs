@@ -161,6 +161,9 @@ pub fn describe_table(db: &Database, name: &str) -> Result<String, String> {
             info.primary_key.join(", ")
         ));
     }
+    if db.shard_count() > 1 {
+        text.push_str(&format!("Distribution: {}\n", info.distribution));
+    }
     if !info.indexes.is_empty() {
         text.push_str("Indexes:\n");
         for index in &info.indexes {

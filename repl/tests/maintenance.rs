@@ -253,3 +253,77 @@ fn a_manifest_missing_its_last_byte_opens_whole_and_says_what_it_kept() {
     );
     isodb().arg("check").arg(&db).assert().success();
 }
+
+/// A database of three shards (`isodb --shards 3`): `\d` says how rows are
+/// placed, `check` reads every shard, `recover` makes a new database of as
+/// many shards with every row, and a damaged `CLUSTER` file is refused by name.
+#[test]
+fn a_sharded_database_is_checked_and_recovered_shard_by_shard() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("db");
+    let mut script = String::from("create table t (id int primary key, v text not null);\n");
+    let rows: Vec<String> = (0..3000).map(|i| format!("({i}, 'row {i}')")).collect();
+    script.push_str(&format!("insert into t values {};\n", rows.join(", ")));
+    let file = dir.path().join("setup.sql");
+    std::fs::write(&file, script).expect("write script");
+    isodb()
+        .arg(&db)
+        .args(["--shards", "3", "-f"])
+        .arg(&file)
+        .assert()
+        .success();
+    for shard in 0..3 {
+        assert!(
+            db.join(format!("shard-00{shard}")).is_dir(),
+            "shard {shard}"
+        );
+    }
+    isodb()
+        .arg(&db)
+        .args(["-c", "\\d t"])
+        .assert()
+        .success()
+        .stdout(contains(
+            "Distribution: hash of the primary key (id) over 3 shards",
+        ));
+    // The count is fixed at creation.
+    isodb()
+        .arg(&db)
+        .args(["--shards", "2", "-c", "select 1"])
+        .assert()
+        .failure()
+        .stderr(contains("has 3 shards, not 2"));
+
+    let checked = isodb().arg("check").arg(&db).assert().success();
+    let text = String::from_utf8_lossy(&checked.get_output().stdout).into_owned();
+    for shard in 0..3 {
+        assert!(text.contains(&format!("shard {shard} of 3")), "{text}");
+    }
+    assert_eq!(text.matches("no damage found").count(), 3, "{text}");
+
+    let new = dir.path().join("new");
+    isodb()
+        .arg("recover")
+        .arg(&db)
+        .arg("--to")
+        .arg(&new)
+        .assert()
+        .success();
+    assert!(
+        new.join("shard-002").is_dir(),
+        "the new database has 3 shards"
+    );
+    assert_eq!(count(&new, "select count(*) from t"), 3000);
+    assert_eq!(
+        count(&new, "select count(*) from t where v like 'row %'"),
+        3000
+    );
+
+    std::fs::write(db.join("CLUSTER"), "isodb cluster 1\nshards x\n").expect("damage");
+    isodb()
+        .arg("check")
+        .arg(&db)
+        .assert()
+        .code(2)
+        .stderr(contains("CLUSTER"));
+}

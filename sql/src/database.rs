@@ -259,7 +259,15 @@ impl Database {
                         let retryable_failure = tx.failed_retryably();
                         match tx.commit() {
                             Ok(()) => return Ok(value),
-                            Err(e) if retryable_failure || e.is_serialization_or_deadlock() => e,
+                            // 08006 at COMMIT: a shard could not take part, and
+                            // no commit decision was written; safe to run again.
+                            Err(e)
+                                if retryable_failure
+                                    || e.is_serialization_or_deadlock()
+                                    || e.sqlstate() == "08006" =>
+                            {
+                                e
+                            }
                             Err(e) => return Err(e),
                         }
                     }

@@ -39,7 +39,6 @@ use crate::encoding::{encode_key, prefix_successor};
 use crate::error::Result;
 use crate::types::{DataType, Value};
 
-
 /// A column of a table, as [`Database::tables`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnInfo {

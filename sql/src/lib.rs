@@ -73,6 +73,7 @@ pub struct ReadmeDoctests;
 pub use database::{Database, DatabaseOptions};
 pub use encoding::{decode_key, decode_row, encode_key, encode_row, prefix_successor};
 pub use error::{Error, Result};
+pub use isodb_engine::cluster::Layout;
 /// Checking and salvaging a damaged database directory (`isodb check`, `isodb recover`).
 pub use isodb_engine::storage::{CheckReport, RecoverReport, check_database, recover_database};
 pub use isodb_engine::storage::{Durability, LogRecovery, RecoveryReport};

@@ -70,7 +70,15 @@ pub fn row_shard(table: &TableDef, row: &[Value], row_id: Option<i64>, shards: u
     shard_of(table, &values, shards)
 }
 
-/// The shard of the row whose primary key (or row id) has `key_values`.
+/// Whether a row's key alone names its shard: false for a table without a
+/// primary key placed by column values (`PARTITION BY` over a table whose
+/// rows have a hidden row id), where [`key_shard`] cannot be used.
+pub fn key_names_shard(table: &TableDef) -> bool {
+    !(table.has_row_id() && table.distribution != Distribution::PrimaryKey)
+}
+
+/// The shard of the row whose primary key (or row id) has `key_values`
+/// (see [`key_names_shard`]).
 pub fn key_shard(table: &TableDef, key_values: &[Value], shards: u16) -> u16 {
     if shards <= 1 {
         return 0;
@@ -174,7 +182,10 @@ fn missing(needed: &[usize], present: &[usize]) -> Vec<usize> {
 
 /// The values a scan's WHERE clause fixes the table's shard key to, if it
 /// fixes every column of it: the scan then reads one shard.
-pub fn pruning(table: &TableDef, filter: Option<&crate::plan::Expr>) -> Option<Vec<crate::plan::Expr>> {
+pub fn pruning(
+    table: &TableDef,
+    filter: Option<&crate::plan::Expr>,
+) -> Option<Vec<crate::plan::Expr>> {
     crate::plan::access::fixed_values(table.columns.len(), filter, &shard_key_columns(table))
 }
 
@@ -233,10 +244,14 @@ mod tests {
         }
         assert!(counts.iter().all(|&n| n > 60), "{counts:?}");
         // The placement is part of the format: pinned.
-        assert_eq!(row_shard(&t, &[Value::Integer(1), Value::Integer(2)], None, 4), {
-            hash_shard(&encode_key(&[Value::Integer(1), Value::Integer(2)]), 4)
-        });
-        assert_eq!(row_shard(&t, &[Value::Integer(1), Value::Integer(2)], None, 1), 0);
+        assert_eq!(
+            row_shard(&t, &[Value::Integer(1), Value::Integer(2)], None, 4),
+            { hash_shard(&encode_key(&[Value::Integer(1), Value::Integer(2)]), 4) }
+        );
+        assert_eq!(
+            row_shard(&t, &[Value::Integer(1), Value::Integer(2)], None, 1),
+            0
+        );
     }
 
     #[test]
@@ -245,7 +260,10 @@ mod tests {
         let one = row_shard(&t, &[Value::Integer(1), Value::Integer(9)], None, 8);
         let two = row_shard(&t, &[Value::Integer(2), Value::Integer(9)], None, 8);
         assert_eq!(one, two);
-        assert_eq!(key_shard(&t, &[Value::Integer(5), Value::Integer(9)], 8), one);
+        assert_eq!(
+            key_shard(&t, &[Value::Integer(5), Value::Integer(9)], 8),
+            one
+        );
     }
 
     #[test]
@@ -255,7 +273,10 @@ mod tests {
             bounds: vec![Value::Integer(10), Value::Integer(20)],
         });
         let at = |a: i64| row_shard(&t, &[Value::Integer(a), Value::Integer(0)], None, 3);
-        assert_eq!((at(-5), at(9), at(10), at(19), at(20), at(1000)), (0, 0, 1, 1, 2, 2));
+        assert_eq!(
+            (at(-5), at(9), at(10), at(19), at(20), at(1000)),
+            (0, 0, 1, 1, 2, 2)
+        );
         assert_eq!(shard_of(&t, &[Value::Null], 3), 0);
     }
 

@@ -26,8 +26,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use isodb_engine::storage::SeqNo;
 use isodb_engine::cluster::ClusterTransaction as EngineTransaction;
+use isodb_engine::storage::SeqNo;
 use isodb_engine::txn::{IsolationLevel, TxnId};
 use sqlparser::ast;
 

@@ -48,12 +48,16 @@ pub fn index_keyspace(index: &IndexDef, shard: u16) -> Keyspace {
 
 /// The table's keyspace on every one of `shards` shards.
 pub fn table_keyspaces(table: &TableDef, shards: u16) -> Vec<Keyspace> {
-    (0..shards.max(1)).map(|s| table_keyspace(table, s)).collect()
+    (0..shards.max(1))
+        .map(|s| table_keyspace(table, s))
+        .collect()
 }
 
 /// The index's keyspace on every one of `shards` shards.
 pub fn index_keyspaces(index: &IndexDef, shards: u16) -> Vec<Keyspace> {
-    (0..shards.max(1)).map(|s| index_keyspace(index, s)).collect()
+    (0..shards.max(1))
+        .map(|s| index_keyspace(index, s))
+        .collect()
 }
 
 /// The engine key of a row: its primary key (or row id), encoded.

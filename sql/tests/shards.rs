@@ -94,7 +94,8 @@ fn rows_spread_over_the_shards_and_queries_answer_as_on_one_shard() {
     // An index scan over every shard keeps the index order.
     let plan = explain(&mut a, "SELECT id FROM t WHERE grp >= 5");
     assert!(
-        plan.iter().any(|l| l.contains("Index scan on t using t_grp") && l.ends_with("[all 4 shards]")),
+        plan.iter()
+            .any(|l| l.contains("Index scan on t using t_grp") && l.ends_with("[all 4 shards]")),
         "{plan:?}"
     );
 }
@@ -108,27 +109,49 @@ fn explain_says_which_shards_a_plan_touches() {
     )
     .expect("create");
     let lookup = explain(&mut s, "SELECT * FROM o WHERE id = 1 AND cust = 7");
-    assert!(lookup.iter().any(|l| l.contains("Primary key lookup") && l.contains("[shard ")), "{lookup:?}");
+    assert!(
+        lookup
+            .iter()
+            .any(|l| l.contains("Primary key lookup") && l.contains("[shard ")),
+        "{lookup:?}"
+    );
     let by_customer = explain(&mut s, "SELECT * FROM o WHERE cust = 7");
-    assert!(by_customer.iter().any(|l| l.contains("[shard ") && l.contains(" of 4]")), "{by_customer:?}");
+    assert!(
+        by_customer
+            .iter()
+            .any(|l| l.contains("[shard ") && l.contains(" of 4]")),
+        "{by_customer:?}"
+    );
     let parameter: Vec<String> = s
         .query("EXPLAIN SELECT * FROM o WHERE cust = $1", &[&7])
         .expect("explain")
         .iter()
         .map(|r| r.get(0).expect("text"))
         .collect();
-    assert!(parameter.iter().any(|l| l.ends_with("[one of 4 shards]")), "{parameter:?}");
+    assert!(
+        parameter.iter().any(|l| l.ends_with("[one of 4 shards]")),
+        "{parameter:?}"
+    );
     let everything = explain(&mut s, "SELECT * FROM o WHERE total > 5");
-    assert!(everything.iter().any(|l| l.ends_with("[all 4 shards]")), "{everything:?}");
+    assert!(
+        everything.iter().any(|l| l.ends_with("[all 4 shards]")),
+        "{everything:?}"
+    );
     // All of one customer's orders are on one shard, and the pruned scan finds them all.
     for id in 0..40 {
-        s.execute(&format!("INSERT INTO o VALUES ({id}, {}, {id})", id % 3)).expect("insert");
+        s.execute(&format!("INSERT INTO o VALUES ({id}, {}, {id})", id % 3))
+            .expect("insert");
     }
     let spread = rows_per_shard(&db, "o");
-    assert!(spread.iter().filter(|&&n| n > 0).count() <= 3, "three customers: {spread:?}");
+    assert!(
+        spread.iter().filter(|&&n| n > 0).count() <= 3,
+        "three customers: {spread:?}"
+    );
     let by_cust = ints(&mut s, "SELECT count(*) FROM o WHERE cust = 1");
     assert_eq!(by_cust, vec![vec![13]]);
-    let prepared = s.prepare("SELECT count(*) FROM o WHERE cust = $1").expect("prepare");
+    let prepared = s
+        .prepare("SELECT count(*) FROM o WHERE cust = $1")
+        .expect("prepare");
     let rows = s.query(&prepared, &[&2]).expect("query");
     assert_eq!(rows[0].get::<i64>(0).expect("count"), 13);
     // The table says how it is distributed.
@@ -147,7 +170,8 @@ fn a_row_whose_shard_key_changes_moves_to_its_new_shard() {
     )
     .expect("setup");
     assert_eq!(rows_per_shard(&db, "r"), vec![1, 1, 1, 1]);
-    s.execute("UPDATE r SET id = id + 40 WHERE id = 5").expect("move");
+    s.execute("UPDATE r SET id = id + 40 WHERE id = 5")
+        .expect("move");
     assert_eq!(rows_per_shard(&db, "r"), vec![0, 1, 1, 2]);
     assert_eq!(
         ints(&mut s, "SELECT id, v FROM r ORDER BY id"),
@@ -156,7 +180,9 @@ fn a_row_whose_shard_key_changes_moves_to_its_new_shard() {
     // The index follows the rows.
     assert_eq!(ints(&mut s, "SELECT id FROM r WHERE v = 1"), vec![vec![45]]);
     // A duplicate key is caught on its shard.
-    let error = s.execute("INSERT INTO r VALUES (35, 9)").expect_err("duplicate");
+    let error = s
+        .execute("INSERT INTO r VALUES (35, 9)")
+        .expect_err("duplicate");
     assert_eq!(error.sqlstate(), "23505");
 }
 
@@ -174,10 +200,15 @@ fn unique_constraints_must_contain_the_shard_key_and_range_bounds_must_fit() {
         assert_eq!(error.sqlstate(), "0A000", "{sql}: {error}");
         assert!(error.to_string().contains("partition"), "{error}");
     }
-    s.execute("CREATE TABLE d (id INT, k INT, PRIMARY KEY (id, k), UNIQUE (k, id)) PARTITION BY HASH (k)")
-        .expect("contains the shard key");
-    s.execute("CREATE TABLE e (id INT PRIMARY KEY, x INT)").expect("plain");
-    let error = s.execute("CREATE UNIQUE INDEX e_x ON e (x)").expect_err("index");
+    s.execute(
+        "CREATE TABLE d (id INT, k INT, PRIMARY KEY (id, k), UNIQUE (k, id)) PARTITION BY HASH (k)",
+    )
+    .expect("contains the shard key");
+    s.execute("CREATE TABLE e (id INT PRIMARY KEY, x INT)")
+        .expect("plain");
+    let error = s
+        .execute("CREATE UNIQUE INDEX e_x ON e (x)")
+        .expect_err("index");
     assert_eq!(error.sqlstate(), "0A000");
     let error = s
         .execute("CREATE TABLE f (id INT PRIMARY KEY) WITH (shard_bounds = '10') PARTITION BY RANGE (id)")
@@ -234,8 +265,12 @@ fn prepared_transactions_wait_for_commit_prepared_even_across_a_restart() {
         s.execute("CREATE TABLE t (id INT PRIMARY KEY, v INT) WITH (shard_bounds = '2') PARTITION BY RANGE (id);
                    INSERT INTO t VALUES (1, 0), (2, 0)")
             .expect("setup");
-        s.execute("BEGIN; UPDATE t SET v = 1; PREPARE TRANSACTION 'both'").expect("prepare");
-        assert!(!s.in_transaction(), "PREPARE TRANSACTION ends the session's block");
+        s.execute("BEGIN; UPDATE t SET v = 1; PREPARE TRANSACTION 'both'")
+            .expect("prepare");
+        assert!(
+            !s.in_transaction(),
+            "PREPARE TRANSACTION ends the session's block"
+        );
         let locked = s
             .execute("BEGIN; SELECT * FROM t WHERE id = 1 FOR UPDATE NOWAIT")
             .expect_err("the row is locked by 'both'");
@@ -244,28 +279,55 @@ fn prepared_transactions_wait_for_commit_prepared_even_across_a_restart() {
         let listed = s.query("SHOW prepared_transactions", &[]).expect("show");
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].get::<String>("gid").expect("gid"), "both");
-        assert_eq!(listed[0].get::<String>("participants").expect("shards"), "0, 1");
+        assert_eq!(
+            listed[0].get::<String>("participants").expect("shards"),
+            "0, 1"
+        );
         // Not visible before the decision.
-        assert_eq!(ints(&mut s, "SELECT v FROM t ORDER BY id"), vec![vec![0], vec![0]]);
+        assert_eq!(
+            ints(&mut s, "SELECT v FROM t ORDER BY id"),
+            vec![vec![0], vec![0]]
+        );
         let dup = s.execute("BEGIN; INSERT INTO t VALUES (5, 5); PREPARE TRANSACTION 'both'");
         assert_eq!(dup.expect_err("gid in use").sqlstate(), "42710");
         s.execute("ROLLBACK").expect("rollback");
     }
     let db = Database::open_with(dir.path(), options(2)).expect("reopen");
     let mut s = db.session();
-    assert_eq!(s.query("SHOW prepared_transactions", &[]).expect("show").len(), 1);
+    assert_eq!(
+        s.query("SHOW prepared_transactions", &[])
+            .expect("show")
+            .len(),
+        1
+    );
     s.execute("BEGIN").expect("begin");
-    let inside = s.execute("COMMIT PREPARED 'both'").expect_err("inside a block");
+    let inside = s
+        .execute("COMMIT PREPARED 'both'")
+        .expect_err("inside a block");
     assert_eq!(inside.sqlstate(), "25001");
     s.execute("ROLLBACK").expect("rollback");
-    s.execute("COMMIT PREPARED 'both'").expect("commit prepared");
-    assert_eq!(ints(&mut s, "SELECT v FROM t ORDER BY id"), vec![vec![1], vec![1]]);
+    s.execute("COMMIT PREPARED 'both'")
+        .expect("commit prepared");
+    assert_eq!(
+        ints(&mut s, "SELECT v FROM t ORDER BY id"),
+        vec![vec![1], vec![1]]
+    );
     let gone = s.execute("COMMIT PREPARED 'both'").expect_err("finished");
     assert_eq!(gone.sqlstate(), "42704");
-    s.execute("BEGIN; UPDATE t SET v = 9; PREPARE TRANSACTION 'undo'").expect("prepare");
-    s.execute("ROLLBACK PREPARED 'undo'").expect("rollback prepared");
-    assert_eq!(ints(&mut s, "SELECT v FROM t ORDER BY id"), vec![vec![1], vec![1]]);
-    assert_eq!(s.query("SHOW prepared_transactions", &[]).expect("show").len(), 0);
+    s.execute("BEGIN; UPDATE t SET v = 9; PREPARE TRANSACTION 'undo'")
+        .expect("prepare");
+    s.execute("ROLLBACK PREPARED 'undo'")
+        .expect("rollback prepared");
+    assert_eq!(
+        ints(&mut s, "SELECT v FROM t ORDER BY id"),
+        vec![vec![1], vec![1]]
+    );
+    assert_eq!(
+        s.query("SHOW prepared_transactions", &[])
+            .expect("show")
+            .len(),
+        0
+    );
 }
 
 #[test]
@@ -275,8 +337,27 @@ fn prepared_transactions_work_on_one_shard_too() {
     s.execute("CREATE TABLE t (id INT PRIMARY KEY); BEGIN; INSERT INTO t VALUES (1); PREPARE TRANSACTION 'g1'")
         .expect("prepare");
     assert_eq!(ints(&mut s, "SELECT count(*) FROM t"), vec![vec![0]]);
+    // psql's and drivers' view of it: pg_prepared_xacts.
+    let listed = s
+        .query("SELECT gid, owner, prepared FROM pg_prepared_xacts", &[])
+        .expect("pg_prepared_xacts");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].get::<String>("gid").expect("gid"), "g1");
+    let prepared = listed[0].get::<String>("prepared").expect("prepared");
+    assert!(
+        prepared.ends_with("+00") && prepared.len() == 26,
+        "{prepared}"
+    );
     s.execute("COMMIT PREPARED 'g1'").expect("commit");
     assert_eq!(ints(&mut s, "SELECT count(*) FROM t"), vec![vec![1]]);
+    let listed = s
+        .query("SELECT gid FROM pg_prepared_xacts", &[])
+        .expect("query");
+    assert_eq!(
+        listed.len(),
+        0,
+        "a committed transaction is no longer prepared"
+    );
 }
 
 #[test]
@@ -315,4 +396,32 @@ fn concurrent_cross_shard_transfers_at_serializable_keep_the_total() {
     }
     let mut s = db.session();
     assert_eq!(ints(&mut s, "SELECT sum(bal) FROM acct"), vec![vec![1600]]);
+}
+
+/// A table without a primary key placed by a column: its rows have hidden
+/// row ids, which do not name a shard, yet index lookups find every row.
+#[test]
+fn an_index_finds_rows_of_a_table_without_a_primary_key_placed_by_a_column() {
+    let db = open(4);
+    let mut s = db.session();
+    s.execute(
+        "CREATE TABLE events (k INT, v INT) PARTITION BY HASH (k);
+         CREATE INDEX events_v ON events (v)",
+    )
+    .expect("setup");
+    for k in 0..40 {
+        s.execute(&format!("INSERT INTO events VALUES ({k}, {})", k % 5))
+            .expect("insert");
+    }
+    let spread = rows_per_shard(&db, "events");
+    assert!(spread.iter().filter(|&&n| n > 0).count() >= 3, "{spread:?}");
+    let plan = explain(&mut s, "SELECT k FROM events WHERE v = 3");
+    assert!(plan.iter().any(|l| l.contains("events_v")), "{plan:?}");
+    assert_eq!(
+        ints(&mut s, "SELECT k FROM events WHERE v = 3 ORDER BY k"),
+        (0..40)
+            .filter(|k| k % 5 == 3)
+            .map(|k| vec![k])
+            .collect::<Vec<_>>()
+    );
 }

@@ -34,9 +34,7 @@ fn every_scenario_gives_the_one_shard_outcomes_on_four_shards() {
             if sharded.final_rows != single.final_rows {
                 differences.push(format!(
                     "{} at {level}: final rows differ\n{SHARDS} shards: {:?}\none shard: {:?}",
-                    scenario.name,
-                    sharded.final_rows,
-                    single.final_rows
+                    scenario.name, sharded.final_rows, single.final_rows
                 ));
             }
         }
@@ -66,7 +64,9 @@ fn each_row_of_the_test_table_is_on_a_shard_of_its_own() {
         let lines: Vec<String> = plan.iter().map(|r| r.get(0).expect("text")).collect();
         let wanted = format!("[shard {} of {SHARDS}]", id - 1);
         assert!(
-            lines.iter().any(|l| l.contains("Primary key lookup") && l.ends_with(&wanted)),
+            lines
+                .iter()
+                .any(|l| l.contains("Primary key lookup") && l.ends_with(&wanted)),
             "row {id}: {lines:?}"
         );
     }

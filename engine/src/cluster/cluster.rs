@@ -428,7 +428,10 @@ impl Cluster {
     }
 
     fn up_engines(&self) -> impl Iterator<Item = Engine> + '_ {
-        self.inner.shards.iter().filter_map(|shard| shard.engine().ok())
+        self.inner
+            .shards
+            .iter()
+            .filter_map(|shard| shard.engine().ok())
     }
 
     /// Runs one round of background work now (in-doubt resolution and

@@ -132,9 +132,11 @@ fn two_phase(
     serializable: bool,
 ) -> Result<CommitTs> {
     let participants: Vec<u16> = parts.iter().map(|(shard, _)| *shard).collect();
+    // Each participant's commit batch is its writes plus the deletion of
+    // its prepared record: that many sequence numbers from commit_ts on.
     let span = parts
         .iter()
-        .map(|(_, p)| p.txn.write_count() as u64)
+        .map(|(_, p)| p.txn.write_count() as u64 + 1)
         .max()
         .unwrap_or(1);
     let keys: Vec<WriteKey> = if serializable {
@@ -155,8 +157,13 @@ fn two_phase(
         home,
         participants: participants.clone(),
         ssi_pending,
-        keys: if ssi_pending { keys.clone() } else { Vec::new() },
+        keys: if ssi_pending {
+            keys.clone()
+        } else {
+            Vec::new()
+        },
         board_hold,
+        may_abort: true,
     };
 
     // Phase one.
@@ -171,10 +178,15 @@ fn two_phase(
         cluster.resolver.add(id, unfinished(serializable, false));
         return Err(stop);
     }
-    let votes = send_all(cluster, &participants, |_| Request::Prepare {
-        txn: id,
-        coordination: coordination.clone(),
-    }, Failpoint::AfterPrepare);
+    let votes = send_all(
+        cluster,
+        &participants,
+        |_| Request::Prepare {
+            txn: id,
+            coordination: coordination.clone(),
+        },
+        Failpoint::AfterPrepare,
+    );
     let votes = match votes {
         Ok(votes) => votes,
         Err(stop) => {
@@ -221,7 +233,14 @@ fn two_phase(
     }
 
     // Phase two.
-    finish_commit(cluster, id, home, &participants, commit_ts, unfinished(false, true))?;
+    finish_commit(
+        cluster,
+        id,
+        home,
+        &participants,
+        commit_ts,
+        unfinished(false, true),
+    )?;
     Ok(commit_ts)
 }
 
@@ -255,7 +274,9 @@ fn finish_commit(
         // Deleted only once the participants' commits are synced (the
         // resolver syncs them first): a status record must outlive every
         // prepared record that could need it after a power loss.
-        cluster.resolver.forget_later(id, home, participants.to_vec());
+        cluster
+            .resolver
+            .forget_later(id, home, participants.to_vec());
     } else {
         cluster.resolver.add(id, unfinished);
     }
@@ -355,10 +376,9 @@ pub(crate) fn commit_prepared(
         .filter_map(|s| s.engine().ok())
         .flat_map(|e| e.in_doubt())
         .filter(|d| d.id == id)
-        .map(|d| d.writes as u64)
+        .map(|d| d.writes as u64 + 1) // its writes and its prepared record's deletion
         .max()
-        .unwrap_or(1)
-        .max(1);
+        .unwrap_or(1);
     cluster.services.decisions.hold(id);
     let commit_ts = cluster.services.oracle.reserve(span);
     cluster.services.decisions.set_commit_ts(id, commit_ts);
@@ -373,6 +393,7 @@ pub(crate) fn commit_prepared(
         ssi_pending: false,
         keys: Vec::new(),
         board_hold: true,
+        may_abort: false,
     };
     match decide(cluster, id, coordination.home, record) {
         Ok(Outcome::Committed(ts)) if ts == commit_ts => {}
@@ -397,7 +418,14 @@ pub(crate) fn commit_prepared(
     }
     cluster.services.oracle.wait_visible(commit_ts + span - 1);
     settle_ssi(cluster, id, Some(commit_ts), &keys, true);
-    finish_commit(cluster, id, coordination.home, participants, commit_ts, unfinished)?;
+    finish_commit(
+        cluster,
+        id,
+        coordination.home,
+        participants,
+        commit_ts,
+        unfinished,
+    )?;
     Ok(commit_ts)
 }
 
@@ -469,7 +497,13 @@ fn decide(
                     "home shard {home} answered {other:?} to a decision"
                 )));
             }
-            Ok(Err(e)) if !is_transient(&e) => return Err(e),
+            // The write may have reached the home shard's disk or not.
+            Ok(Err(e)) if !is_transient(&e) => {
+                return Err(Error::OutcomeUnknown {
+                    txn: id,
+                    reason: format!("home shard {home} failed while recording the decision ({e})"),
+                });
+            }
             Ok(Err(_)) | Err(_) => {
                 if Instant::now() >= deadline {
                     return Err(Error::OutcomeUnknown {

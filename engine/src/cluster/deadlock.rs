@@ -99,7 +99,10 @@ fn describe(inner: &ClusterInner, cycle: &[TxnId]) -> String {
                 shard_of(txn)
             ));
         } else {
-            message.push_str(&format!(", which waits for {next} (on shard {})", shard_of(txn)));
+            message.push_str(&format!(
+                ", which waits for {next} (on shard {})",
+                shard_of(txn)
+            ));
         }
     }
     message.push_str("; the cycle spans shards");

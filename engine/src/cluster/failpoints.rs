@@ -78,7 +78,9 @@ pub struct Failpoints {
 impl std::fmt::Debug for Failpoints {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let points: Vec<Failpoint> = self.hooks.read().keys().copied().collect();
-        f.debug_struct("Failpoints").field("armed", &points).finish()
+        f.debug_struct("Failpoints")
+            .field("armed", &points)
+            .finish()
     }
 }
 

@@ -38,6 +38,21 @@ impl Layout {
         }
     }
 
+    /// The layout of an existing database in `root` (`None` when `root`
+    /// holds neither a `CLUSTER` file nor an engine), without creating
+    /// anything: for the tools that only read a database.
+    pub fn existing(root: &Path) -> Result<Option<Layout>> {
+        let shards = match read_cluster_file(root)? {
+            Some(shards) => shards,
+            None if root.join("CURRENT").exists() => 1,
+            None => return Ok(None),
+        };
+        Ok(Some(Layout {
+            root: root.to_path_buf(),
+            shards,
+        }))
+    }
+
     /// Reads the layout of the database in `root`, or creates one of
     /// `wanted` shards (1 when `None`) if there is none yet. An existing
     /// database keeps its shard count; asking for another is an error.

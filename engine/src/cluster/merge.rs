@@ -91,13 +91,9 @@ impl MergedScan {
                 }
                 Ok(None) => {}
                 Ok(Some((key, _))) => {
-                    let better = best.as_ref().is_none_or(|(_, b)| {
-                        if front {
-                            key < b
-                        } else {
-                            key > b
-                        }
-                    });
+                    let better =
+                        best.as_ref()
+                            .is_none_or(|(_, b)| if front { key < b } else { key > b });
                     if better {
                         best = Some((i, key.clone()));
                     }
@@ -144,7 +140,14 @@ mod tests {
 
     #[test]
     fn merges_in_order_from_either_end() {
-        let make = || MergedScan::new(vec![scan(&[1, 4, 7]), scan(&[2, 5]), scan(&[]), scan(&[3, 6, 8])]);
+        let make = || {
+            MergedScan::new(vec![
+                scan(&[1, 4, 7]),
+                scan(&[2, 5]),
+                scan(&[]),
+                scan(&[3, 6, 8]),
+            ])
+        };
         assert_eq!(keys(make()), vec![1, 2, 3, 4, 5, 6, 7, 8]);
         assert_eq!(keys(make().rev()), vec![8, 7, 6, 5, 4, 3, 2, 1]);
     }

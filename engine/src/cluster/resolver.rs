@@ -50,6 +50,10 @@ pub(crate) struct Unfinished {
     /// The resolver holds a decision-board mark for it (handed over by the
     /// coordinator or a restarted shard), to release once it is applied.
     pub board_hold: bool,
+    /// Whether no decision may be settled as "aborted" (presumed abort).
+    /// False for a transaction prepared under a global id: only `ROLLBACK
+    /// PREPARED` aborts it.
+    pub may_abort: bool,
 }
 
 /// The resolver's work lists.
@@ -130,7 +134,9 @@ pub(crate) fn recover(inner: &ClusterInner) -> Result<()> {
             if doubt.coordination.gid.is_some() {
                 continue;
             }
-            inner.failpoints.hit(Failpoint::RecoveryBeforeApply, doubt.id)?;
+            inner
+                .failpoints
+                .hit(Failpoint::RecoveryBeforeApply, doubt.id)?;
             // No decision anywhere: its coordinator died before deciding.
             engine.rollback_prepared(doubt.id)?;
         }
@@ -152,7 +158,10 @@ pub(crate) fn tick(inner: &ClusterInner) {
     }
     let aborts: Vec<(TxnId, u16)> = std::mem::take(&mut *inner.resolver.to_abort.lock());
     for (id, shard) in aborts {
-        if !matches!(ask(inner, shard, Request::Abort { txn: id }), Ok(Response::Done)) {
+        if !matches!(
+            ask(inner, shard, Request::Abort { txn: id }),
+            Ok(Response::Done)
+        ) {
             inner.resolver.abort_later(id, shard);
         }
     }
@@ -164,7 +173,7 @@ pub(crate) fn tick(inner: &ClusterInner) {
         .map(|(id, u)| (*id, u.clone()))
         .collect();
     for (id, unfinished) in pending {
-        if let Ok(Settled::Applied) = settle(inner, id, &unfinished, true) {
+        if let Ok(Settled::Applied) = settle(inner, id, &unfinished, unfinished.may_abort) {
             inner.resolver.pending.lock().remove(&id);
             if unfinished.board_hold {
                 inner.services.decisions.release(id);
@@ -185,8 +194,9 @@ pub(crate) fn tick(inner: &ClusterInner) {
                 ssi_pending: false,
                 keys: Vec::new(),
                 board_hold: false,
+                may_abort: doubt.coordination.gid.is_none(),
             };
-            let may_abort = doubt.coordination.gid.is_none();
+            let may_abort = unfinished.may_abort;
             let _ = settle(inner, doubt.id, &unfinished, may_abort);
         }
     }
@@ -218,8 +228,9 @@ pub(crate) fn settle_restarted(inner: &ClusterInner, shard: &Arc<Shard>, held: &
             ssi_pending: false,
             keys: Vec::new(),
             board_hold: true,
+            may_abort: doubt.coordination.gid.is_none(),
         };
-        let may_abort = doubt.coordination.gid.is_none();
+        let may_abort = unfinished.may_abort;
         match settle(inner, id, &unfinished, may_abort) {
             Ok(Settled::Applied) | Ok(Settled::Undecided) => inner.services.decisions.release(id),
             _ => {
@@ -262,7 +273,14 @@ fn settle(
                 participants: unfinished.participants.clone(),
                 gid: None,
             };
-            match ask(inner, unfinished.home, Request::Decide { txn: id, record: aborted })? {
+            match ask(
+                inner,
+                unfinished.home,
+                Request::Decide {
+                    txn: id,
+                    record: aborted,
+                },
+            )? {
                 Response::Decision(record) => record,
                 other => {
                     return Err(Error::InvalidArgument(format!(
@@ -307,7 +325,13 @@ fn settle(
     if committed_at.is_some() {
         board.release(id);
     }
-    settle_ssi(inner, id, committed_at, &unfinished.keys, unfinished.ssi_pending);
+    settle_ssi(
+        inner,
+        id,
+        committed_at,
+        &unfinished.keys,
+        unfinished.ssi_pending,
+    );
     // An "aborted" record stays until the next open: the coordinator may
     // still be alive and about to decide, and must find it (were it deleted,
     // its conditional write of "committed" would succeed over rolled-back
@@ -327,17 +351,49 @@ fn forget_finished(inner: &ClusterInner) {
     if batch.is_empty() {
         return;
     }
-    let mut shards: Vec<u16> = batch.iter().flat_map(|(_, _, p)| p.iter().copied()).collect();
+    let mut shards: Vec<u16> = batch
+        .iter()
+        .flat_map(|(_, _, p)| p.iter().copied())
+        .collect();
     shards.sort_unstable();
     shards.dedup();
-    let synced: Vec<u16> = shards
+    // A participant that crashed after applying its commit (unsynced) and
+    // restarted has the transaction prepared again, and needs the record
+    // to redo it. So: each participant must have applied it (no longer
+    // prepared) *before* the sync, and the sync must reach that same
+    // incarnation of the shard (its epoch unchanged across both), so the
+    // sync made the applied commit durable.
+    let epoch = |s: u16| inner.shard(s).map(|shard| shard.epoch()).ok();
+    let before: Vec<(u16, Option<u64>)> = shards.iter().map(|&s| (s, epoch(s))).collect();
+    let applied: Vec<bool> = batch
+        .iter()
+        .map(|(id, _, participants)| {
+            participants.iter().all(|&p| {
+                matches!(
+                    ask(inner, p, Request::IsPrepared { txn: *id }),
+                    Ok(Response::NoRecord)
+                )
+            })
+        })
+        .collect();
+    let synced: Vec<u16> = before
         .into_iter()
-        .filter(|&s| matches!(ask(inner, s, Request::Sync), Ok(Response::Done)))
+        .filter(|&(s, was)| {
+            was.is_some()
+                && matches!(ask(inner, s, Request::Sync), Ok(Response::Done))
+                && epoch(s) == was
+        })
+        .map(|(s, _)| s)
         .collect();
     let mut retry = Vec::new();
-    for (id, home, participants) in batch {
-        let durable = participants.iter().all(|p| synced.contains(p));
-        if !durable || !matches!(ask(inner, home, Request::Forget { txn: id }), Ok(Response::Done)) {
+    for ((id, home, participants), applied) in batch.into_iter().zip(applied) {
+        let durable = applied && participants.iter().all(|p| synced.contains(p));
+        if !durable
+            || !matches!(
+                ask(inner, home, Request::Forget { txn: id }),
+                Ok(Response::Done)
+            )
+        {
             retry.push((id, home, participants));
         }
     }
@@ -350,6 +406,8 @@ fn ask(inner: &ClusterInner, shard: u16, request: Request) -> Result<Response> {
     let kind = request.kind();
     match inner.transport.call(&target, request) {
         Ok(reply) => reply,
-        Err(why) => Err(crate::cluster::transport::undelivered_error(shard, kind, why)),
+        Err(why) => Err(crate::cluster::transport::undelivered_error(
+            shard, kind, why,
+        )),
     }
 }

@@ -74,14 +74,11 @@ impl ClusterTransaction {
         let snapshot = if serializable {
             // Taken under the tracker's lock: no commit slips between the
             // snapshot and the registration.
-            cluster
-                .services
-                .ssi
-                .begin_with(id, options.read_only, || {
-                    let snapshot = oracle.snapshot();
-                    let seq = snapshot.seq();
-                    (snapshot, seq)
-                })
+            cluster.services.ssi.begin_with(id, options.read_only, || {
+                let snapshot = oracle.snapshot();
+                let seq = snapshot.seq();
+                (snapshot, seq)
+            })
         } else {
             oracle.snapshot()
         };

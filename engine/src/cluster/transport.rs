@@ -258,7 +258,10 @@ mod tests {
         let mut b = SplitMix64(7);
         let draws: Vec<f64> = (0..1000).map(|_| a.next_f64()).collect();
         assert!(draws.iter().all(|&x| (0.0..1.0).contains(&x)));
-        assert_eq!(draws[..10], (0..10).map(|_| b.next_f64()).collect::<Vec<_>>()[..]);
+        assert_eq!(
+            draws[..10],
+            (0..10).map(|_| b.next_f64()).collect::<Vec<_>>()[..]
+        );
         let below_half = draws.iter().filter(|&&x| x < 0.5).count();
         assert!((400..600).contains(&below_half), "{below_half}");
     }

@@ -61,10 +61,10 @@ pub use key::{SeqNo, ValueKind};
 pub use log::CrashKind;
 pub use log_replay::{LostLogRecords, RecoveryReport};
 pub use options::{CompactionFilter, Durability, LogRecovery, StoreOptions};
+pub use oracle::{Snapshot, TimestampOracle};
 pub use salvage::{RecoverReport, UnsavedRange, recover_database};
 pub use scan::Scan;
 pub use sstable::TableOptions;
-pub use oracle::{Snapshot, TimestampOracle};
 pub use store::{Store, StoreStats};
 
 /// Longest key the store accepts (64 KiB).

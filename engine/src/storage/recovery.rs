@@ -52,8 +52,8 @@ use crate::storage::open_checks::{
     check_empty, check_path, check_torn_manifest, keep_aside, unnamed_tables,
 };
 use crate::storage::options::StoreOptions;
-use crate::storage::sstable::{BlockCache, Table};
 use crate::storage::oracle::TimestampOracle;
+use crate::storage::sstable::{BlockCache, Table};
 use crate::storage::store::{State, Store, StoreInner, SuperVersion};
 use crate::storage::table_identity::open_live_table;
 use crate::storage::version::{NUM_LEVELS, TableHandle, Version};

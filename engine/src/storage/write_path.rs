@@ -136,10 +136,7 @@ fn submit(inner: &StoreInner, batch: WriteBatch, at: Option<SeqNo>, sync: bool) 
             .take_while(|w| {
                 bytes += w.size;
                 Arc::ptr_eq(w, &me)
-                    || (me.at.is_none()
-                        && w.at.is_none()
-                        && !w.barrier
-                        && bytes <= MAX_GROUP_BYTES)
+                    || (me.at.is_none() && w.at.is_none() && !w.barrier && bytes <= MAX_GROUP_BYTES)
             })
             .cloned()
             .collect()

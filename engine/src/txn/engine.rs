@@ -505,10 +505,9 @@ impl Engine {
     pub fn crash(&self, kind: crate::storage::CrashKind) -> Result<()> {
         self.inner.halted.store(true, Ordering::SeqCst);
         let crashed = self.inner.store.crash(kind);
-        let waiting: Vec<TxnId> = self.inner.active.lock().keys().copied().collect();
-        for id in waiting {
-            self.inner.locks.cancel_wait(id);
-        }
+        // No wait ends by a release any more (prepared holders stay until
+        // recovery): end them all, and refuse new ones.
+        self.inner.locks.close();
         self.inner.decided.notify_all();
         crashed
     }
@@ -740,7 +739,9 @@ impl EngineInner {
             let blocker = prepared
                 .txns
                 .iter()
-                .find(|(id, p)| **id != me && board.may_be_visible(**id, snapshot) && touches(&p.writes))
+                .find(|(id, p)| {
+                    **id != me && board.may_be_visible(**id, snapshot) && touches(&p.writes)
+                })
                 .map(|(id, _)| *id);
             let Some(blocker) = blocker else {
                 break Ok(());

@@ -94,12 +94,12 @@ pub mod transaction;
 pub mod write_set;
 
 pub use engine::{Engine, EngineOptions, InDoubt, MAX_SHARDS, TransactionInfo, TransactionOptions};
-pub use prepared::{Coordination, Outcome, StatusRecord};
-pub use services::{ClusterServices, DecisionBoard};
 pub use keyspace::{FIRST_USER_KEYSPACE, Keyspace};
 pub use level::IsolationLevel;
 pub use lock::{LockMode, TxnId, WaitPolicy};
+pub use prepared::{Coordination, Outcome, StatusRecord};
 pub use savepoint::SavepointId;
+pub use services::{ClusterServices, DecisionBoard};
 pub use transaction::{Transaction, TxnScan};
 
 /// A commit timestamp: the store sequence number of the transaction's batch.

@@ -35,8 +35,8 @@
 
 use crate::storage::coding::{Decoder, put_bytes, put_varint};
 use crate::txn::write_set::WriteKey;
-use crate::txn::{CommitTs, IsolationLevel};
 pub use crate::txn::write_set::WriteSet;
+use crate::txn::{CommitTs, IsolationLevel};
 
 const FORMAT_V1: u8 = 1;
 const FORMAT: u8 = 2;

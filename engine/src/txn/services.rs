@@ -27,12 +27,12 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::RwLock;
 
+use crate::storage::SeqNo;
 use crate::storage::TimestampOracle;
+use crate::txn::CommitTs;
 use crate::txn::intents::IntentTable;
 use crate::txn::lock::TxnId;
 use crate::txn::ssi::SsiTracker;
-use crate::storage::SeqNo;
-use crate::txn::CommitTs;
 
 /// The shared services of one database's shards. Cheap to clone.
 #[derive(Clone)]
@@ -168,7 +168,9 @@ impl DecisionBoard {
         }
         match self.marks.read().get(&id) {
             None => false,
-            Some(Mark { commit_ts: None, .. }) => true,
+            Some(Mark {
+                commit_ts: None, ..
+            }) => true,
             Some(Mark {
                 commit_ts: Some(ts),
                 ..

@@ -33,9 +33,9 @@ use crate::txn::intents::SharedWrites;
 use crate::txn::keyspace::Keyspace;
 use crate::txn::lock::{LockMode, TxnId, WaitPolicy};
 use crate::txn::overlay::OverlayScan;
+use crate::txn::prepared::Coordination;
 use crate::txn::savepoint::{SavepointId, UndoLog};
 use crate::txn::write_set::WriteKey;
-use crate::txn::prepared::Coordination;
 use crate::txn::{CommitTs, IsolationLevel, prepared};
 use crate::{Error, Result};
 
@@ -527,7 +527,11 @@ impl Transaction {
         let check = if covered {
             self.keyspace_locks.escalation(full) == Some(false)
         } else {
-            let newly = self.engine.locks.acquire(self.id, full, mode, policy)?;
+            let newly = self
+                .engine
+                .locks
+                .acquire(self.id, full, mode, policy)
+                .map_err(|e| self.check_active().err().unwrap_or(e))?;
             if newly
                 && let Some(ks) = keyspace
                 && self.keyspace_locks.row_locked(
@@ -697,9 +701,25 @@ impl Transaction {
         drop(writes);
         match self.engine.store.write(batch) {
             Ok(seq) => Ok(Some(seq)),
-            Err(e) => {
+            // Refused before anything was logged.
+            Err(e @ (Error::KeyTooLarge { .. } | Error::ValueTooLarge { .. })) => {
                 self.abort(e.to_string());
                 Err(e)
+            }
+            Err(e) => {
+                // The log failed under the commit record (a crash, a failed
+                // fsync): it may have reached the disk or not, so the
+                // outcome is unknown, not a refusal (recovery decides). A log
+                // that had failed before this commit refuses it too, and is
+                // reported the same way: unknown is never wrong.
+                self.abort(e.to_string());
+                Err(Error::OutcomeUnknown {
+                    txn: self.id,
+                    reason: format!(
+                        "the log failed while the commit was written ({e}); \
+                         read the data to know whether it committed"
+                    ),
+                })
             }
         }
     }

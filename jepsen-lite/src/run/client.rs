@@ -7,14 +7,21 @@
 //!    │         COMMIT ok, node still the same generation ─────────────────────▶ ok
 //!    │         COMMIT ok or failed while the node crashed ────────────────────▶ info
 //!    │         COMMIT 40001 / 40P01 ──────────────────────────────────────────▶ fail
-//!    └──────── COMMIT failed any other way (a bug, listed in the run) ────────▶ info
+//!    │         COMMIT 08006 (a shard unavailable: not committed) ─────────────▶ fail
+//!    │         COMMIT 08007 (outcome unknown) ─────────────────────────────────▶ info
+//!    └──────── COMMIT failed any other way (a bug unless a shard fault ───────▶ info
+//!              overlapped the transaction)
 //! ```
 //!
 //! A statement error before COMMIT always means `fail`: the transaction rolls back and its
 //! COMMIT was never sent. Errors other than 40001, 40P01, any error once the node has crashed
 //! (its store refuses writes, its lock waits are cancelled with 57014) and what the workload
 //! expects (23505 for racing inserts) are bugs: they are listed in the run's results.
-//! Only a COMMIT whose acknowledgement a crash could have swallowed is `info`.
+//! Only a COMMIT whose acknowledgement a crash could have swallowed is `info`. With several
+//! shards a shard fault (crash, partition, message faults) leaves the node up: errors of a
+//! transaction it overlapped ([`Node::shard_fault_since`]) are its doing, not bugs; 08006 at
+//! COMMIT is a certain abort (presumed abort: no decision was written), 08007 an unknown
+//! outcome.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -146,13 +153,14 @@ fn attempt(
     ops: &[MicroOp],
 ) -> (EventType, Vec<MicroOp>) {
     let node = context.node;
+    let clock = node.fault_clock();
     if node.gate(generation).is_err() {
         return (EventType::Fail, ops.to_vec());
     }
     let mut tx = match session.transaction(context.level) {
         Ok(tx) => tx,
         Err(e) => {
-            if node.is_live(generation) {
+            if node.is_live(generation) && !node.shard_fault_since(clock) {
                 context.report_unexpected(process, format!("BEGIN failed: {e}"));
             }
             return (EventType::Fail, ops.to_vec());
@@ -169,7 +177,7 @@ fn attempt(
     };
     if let Err(error) = executed {
         drop(tx); // rolls back: the COMMIT was never sent
-        if let Some(bug) = unexpected_statement_error(context, &error, generation) {
+        if let Some(bug) = unexpected_statement_error(context, &error, generation, clock) {
             context.report_unexpected(process, bug);
         }
         // What was attempted: its writes may have been seen (dirty reads) before the rollback.
@@ -186,8 +194,17 @@ fn attempt(
         _ if !live => (EventType::Info, completed),
         Ok(()) => (EventType::Ok, completed),
         Err(e) if e.is_serialization_or_deadlock() => (EventType::Fail, completed),
+        // A shard could not take part: no commit decision was written (presumed abort).
+        Err(e) if e.sqlstate() == "08006" => {
+            if !node.shard_fault_since(clock) {
+                context.report_unexpected(process, format!("COMMIT failed: 08006 {e}"));
+            }
+            (EventType::Fail, completed)
+        }
         Err(e) => {
-            context.report_unexpected(process, format!("COMMIT failed: {} {e}", e.sqlstate()));
+            if !node.shard_fault_since(clock) {
+                context.report_unexpected(process, format!("COMMIT failed: {} {e}", e.sqlstate()));
+            }
             (EventType::Info, completed)
         }
     }
@@ -198,16 +215,19 @@ fn unexpected_statement_error(
     context: &ClientContext<'_>,
     error: &OpError,
     generation: u64,
+    clock: u64,
 ) -> Option<String> {
     match error {
         OpError::Crashed => None,
         OpError::Sql(e) => {
             let state = e.sqlstate();
             // Once the node has crashed, any error is the crash's doing (the store refuses
-            // writes after its power is cut; lock waits are cancelled with 57014).
+            // writes after its power is cut; lock waits are cancelled with 57014); so is any
+            // error of a transaction a shard fault overlapped.
             let expected = e.is_serialization_or_deadlock()
                 || context.workload.expects_failure(state)
-                || !context.node.is_live(generation);
+                || !context.node.is_live(generation)
+                || context.node.shard_fault_since(clock);
             (!expected).then(|| format!("statement failed: {state} {e}"))
         }
         OpError::Unexpected(what) => Some(what.clone()),

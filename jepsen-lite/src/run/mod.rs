@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!            ┌──────────── Node (isodb::Database in this process, gate, commit delay) ◀── nemesis
-//!            │                                                           (crash, pause, slow disk)
+//!            │        (crash, pause, slow disk; with --shards: shard crash, partition, message faults)
 //!  client 0 ─┤ Session ─ BEGIN … COMMIT ─┐
 //!  client 1 ─┤ Session ─ BEGIN … COMMIT ─┼─▶ Recorder (invoke / ok / fail / info, fault windows)
 //!     …      │                           │             │
@@ -151,6 +151,9 @@ pub struct RunConfig {
     /// [`CrashMode::matching`]). A power loss with unsynced commits may lose acknowledged
     /// commits, and the checker should then say so.
     pub crash_mode: Option<CrashMode>,
+    /// Shards of the database (1: one engine; more: transactions that write several commit
+    /// by two-phase commit, and the shard faults of the nemesis apply).
+    pub shards: u16,
     /// Seed of the clients' generators.
     pub seed: u64,
     /// Show a progress bar on standard error.
@@ -180,6 +183,7 @@ impl RunConfig {
             },
             sync_commits: true,
             crash_mode: None,
+            shards: 1,
             seed: 1,
             progress: false,
         }
@@ -189,6 +193,9 @@ impl RunConfig {
 /// Why a run could not produce a history.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// The configuration asks for something impossible.
+    #[error("invalid run: {0}")]
+    Config(String),
     /// Opening the database or creating the workload's tables failed.
     #[error("cannot set up the database: {0}")]
     Setup(#[from] isodb::Error),
@@ -354,7 +361,27 @@ pub fn run(config: &RunConfig, db_dir: &Path, out: &Path) -> Result<RunResult, R
         source,
     })?;
     let history_path = out.join(HISTORY_FILE);
+    let shards = config.shards.max(1);
+    if let Some(fault) = config.nemesis.faults.iter().find(|f| f.needs_shards())
+        && shards < 2
+    {
+        return Err(RunError::Config(format!(
+            "the {} fault needs a database of several shards (--shards 2 or more)",
+            fault.name()
+        )));
+    }
+    let mut cluster = isodb_engine::cluster::ClusterOptions {
+        // Faults are noticed, and in-doubt transactions settled, within a run's fault window.
+        request_timeout: Duration::from_millis(20),
+        decision_deadline: Duration::from_secs(2),
+        in_doubt_timeout: Duration::from_millis(500),
+        fault_seed: config.seed,
+        ..Default::default()
+    };
+    cluster.resolve_interval = Duration::from_millis(20);
     let options = DatabaseOptions {
+        shards: Some(shards),
+        cluster,
         durability: if config.sync_commits {
             Durability::Sync
         } else {

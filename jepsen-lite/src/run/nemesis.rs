@@ -11,6 +11,12 @@
 //! | `crash` | every session and open transaction is abandoned, the last `Database` handle dropped, the directory reopened after `fault_duration` | from abandoning to reopened |
 //! | `pause` | a gate in front of every statement closes: clients stall mid-transaction, holding their locks | `fault_duration` |
 //! | `slow-disk` | every fsync of the log takes `commit_delay` longer (`Store::set_sync_delay`): synced commits queue behind the disk, holding their locks | `fault_duration` |
+//! | `shard-crash` | one shard (in turn) crashes, stays down `fault_duration`, restarts and settles its in-doubt transactions; sessions survive | from the crash to restarted |
+//! | `partition` | one shard (in turn) is cut off from the commit protocol's messages | `fault_duration` |
+//! | `message-faults` | the commit protocol's messages are dropped, duplicated, delayed and reordered (5%, 5%, 5%, 10%, 3%) | `fault_duration` |
+//!
+//! The last two need a database of several shards (`--shards`); with one shard no transaction
+//! sends a protocol message.
 //!
 //! No fault starts unless it can end before the deadline (a crash may overrun by the time the
 //! clients take to give back their sessions and the directory takes to reopen).
@@ -69,6 +75,8 @@ pub fn run_nemesis(
             return;
         }
         let fault = plan.faults[turn % plan.faults.len()];
+        // Shard faults strike the shards in turn.
+        let shard = ((turn / plan.faults.len()) % usize::from(node.shard_count())) as u16;
         recorder.fault_started(fault);
         match fault {
             Fault::Crash => {
@@ -91,6 +99,20 @@ pub fn run_nemesis(
                 sleep_until(Instant::now() + plan.fault_duration, deadline);
                 node.set_commit_delay(None);
             }
+            Fault::ShardCrash => {
+                if let Err(e) = node.crash_shard_and_restart(shard, plan.fault_duration) {
+                    errors
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(format!(
+                            "restarting shard {shard} after a crash failed: {e}"
+                        ));
+                    recorder.fault_healed(fault);
+                    return;
+                }
+            }
+            Fault::Partition => node.partition(shard, plan.fault_duration),
+            Fault::MessageFaults => node.message_faults(plan.fault_duration),
         }
         recorder.fault_healed(fault);
     }

@@ -13,7 +13,21 @@
 //!           generation has disconnected ─▶ drop the last handle ─▶ reopen the directory
 //!   pause:  close the gate (clients stall between statements, holding their locks)
 //!   slow disk: every log fsync takes `commit_delay` longer (see [`Node::set_commit_delay`])
+//!
+//!   with several shards (one Database over N engines, see isodb_engine::cluster):
+//!   shard crash:    one shard's engine crashes (its log loses what the crash mode loses), stays
+//!                   down for the fault's duration, restarts and settles its in-doubt transactions;
+//!                   the other shards and every session stay up
+//!   partition:      one shard is cut off from the commit protocol's messages (prepare, decide,
+//!                   commit), then reconnected; the resolver finishes what was left in doubt
+//!   message faults: the commit protocol's messages are dropped, duplicated, delayed, reordered
 //! ```
+//!
+//! A shard fault is not a node crash: sessions survive it, and a transaction learns of it
+//! through its errors — 08006 (a shard is unavailable: the transaction did not commit), 08007
+//! (the commit's outcome is unknown), or the crashed shard's own errors. The clients read
+//! [`Node::fault_clock`] to tell which transactions a shard fault overlapped (see
+//! [`crate::run::client`]).
 //!
 //! **How faithful is the crash?** At the crash instant the nemesis crashes the store
 //! (`Store::crash`): every write from then on fails, and the log loses what the crash would lose.
@@ -31,6 +45,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use isodb::{CancelHandle, Database, DatabaseOptions, Durability, Session};
+use isodb_engine::cluster::FaultPlan;
 use isodb_engine::storage::CrashKind;
 
 /// What the crash nemesis loses (see [`Node::crash_and_restart`]).
@@ -79,6 +94,8 @@ pub struct Node {
     changed: Condvar,
     commit_delay_micros: AtomicU64,
     stopping: AtomicBool,
+    /// Shard faults begun plus shard faults ended (odd while one is active).
+    shard_faults: AtomicU64,
 }
 
 impl Node {
@@ -104,6 +121,7 @@ impl Node {
             changed: Condvar::new(),
             commit_delay_micros: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
+            shard_faults: AtomicU64::new(0),
         })
     }
 
@@ -237,12 +255,78 @@ impl Node {
         drop(db);
         std::thread::sleep(downtime);
         let reopened = Database::open_with(&self.dir, self.options.clone())?;
-        reopened
-            .cluster()
-            .set_sync_delay(self.commit_delay());
+        reopened.cluster().set_sync_delay(self.commit_delay());
         self.lock().db = Some(reopened);
         self.changed.notify_all();
         Ok(())
+    }
+
+    /// The shards of the database (1 unless it was created with several).
+    pub fn shard_count(&self) -> u16 {
+        self.options.shards.unwrap_or(1).max(1)
+    }
+
+    /// A reading to pass to [`Node::shard_fault_since`]: shard faults begun plus ended so far.
+    pub fn fault_clock(&self) -> u64 {
+        self.shard_faults.load(Ordering::SeqCst)
+    }
+
+    /// Whether a shard fault was active at some moment since `clock` was read.
+    pub fn shard_fault_since(&self, clock: u64) -> bool {
+        let now = self.fault_clock();
+        now != clock || now % 2 == 1
+    }
+
+    /// Runs `fault` as a shard fault: the clock is odd while it lasts.
+    fn shard_fault<T>(&self, fault: impl FnOnce(&Database) -> T) -> Option<T> {
+        let db = self.lock().db.clone()?;
+        self.shard_faults.fetch_add(1, Ordering::SeqCst);
+        let result = fault(&db);
+        self.shard_faults.fetch_add(1, Ordering::SeqCst);
+        Some(result)
+    }
+
+    /// Crashes shard `shard` as the [`CrashMode`] says, keeps it down for `downtime`, and
+    /// restarts it (settling its in-doubt transactions). Returns the restart's error, if any.
+    pub fn crash_shard_and_restart(&self, shard: u16, downtime: Duration) -> isodb::Result<()> {
+        let kind = self.crash_kind();
+        self.shard_fault(|db| {
+            let cluster = db.cluster();
+            cluster.crash_shard(shard, kind)?;
+            std::thread::sleep(downtime);
+            cluster.restart_shard(shard)?;
+            cluster.set_sync_delay(self.commit_delay());
+            Ok(())
+        })
+        .unwrap_or(Ok(()))
+    }
+
+    /// Cuts `shard` off from the commit protocol's messages for `duration`.
+    pub fn partition(&self, shard: u16, duration: Duration) {
+        self.shard_fault(|db| {
+            let transport = db.cluster().transport();
+            transport.set_unreachable(shard, true);
+            std::thread::sleep(duration);
+            transport.set_unreachable(shard, false);
+        });
+    }
+
+    /// Drops, duplicates, delays and reorders the commit protocol's messages for `duration`.
+    pub fn message_faults(&self, duration: Duration) {
+        self.shard_fault(|db| {
+            let transport = db.cluster().transport();
+            transport.set_faults(FaultPlan {
+                drop_request: 0.05,
+                drop_reply: 0.05,
+                duplicate: 0.05,
+                delay_probability: 0.1,
+                delay: Duration::from_millis(3),
+                reorder: 0.03,
+                ..FaultPlan::none()
+            });
+            std::thread::sleep(duration);
+            transport.set_faults(FaultPlan::none());
+        });
     }
 
     /// The store-level crash behind [`CrashMode`].

@@ -51,6 +51,19 @@ pub enum Fault {
     Pause,
     /// Delay every COMMIT, as a slow fsync would.
     SlowDisk,
+    /// Crash one shard (of a database with several), then restart it.
+    ShardCrash,
+    /// Cut one shard off from the commit protocol's messages, then reconnect it.
+    Partition,
+    /// Drop, duplicate, delay and reorder the commit protocol's messages.
+    MessageFaults,
+}
+
+impl Fault {
+    /// Whether the fault needs a database of several shards.
+    pub fn needs_shards(self) -> bool {
+        matches!(self, Fault::Partition | Fault::MessageFaults)
+    }
 }
 
 impl Fault {
@@ -60,6 +73,9 @@ impl Fault {
             Fault::Crash => "crash",
             Fault::Pause => "pause",
             Fault::SlowDisk => "slow-disk",
+            Fault::ShardCrash => "shard-crash",
+            Fault::Partition => "partition",
+            Fault::MessageFaults => "message-faults",
         }
     }
 }

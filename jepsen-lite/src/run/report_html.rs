@@ -43,6 +43,9 @@ fn fault_color(fault: Fault) -> &'static str {
         Fault::Crash => "#c62828",
         Fault::Pause => "#1565c0",
         Fault::SlowDisk => "#8d6e63",
+        Fault::ShardCrash => "#ad1457",
+        Fault::Partition => "#00838f",
+        Fault::MessageFaults => "#9e9d24",
     }
 }
 

@@ -281,9 +281,15 @@ mod tests {
     #[test]
     fn definitions_round_trip() {
         let mut table = sample();
-        assert_eq!(decode_table(&encode_table(&table)).ok(), Some(table.clone()));
+        assert_eq!(
+            decode_table(&encode_table(&table)).ok(),
+            Some(table.clone())
+        );
         table.distribution = Distribution::Hash(vec![1]);
-        assert_eq!(decode_table(&encode_table(&table)).ok(), Some(table.clone()));
+        assert_eq!(
+            decode_table(&encode_table(&table)).ok(),
+            Some(table.clone())
+        );
         table.distribution = Distribution::Range {
             column: 0,
             bounds: vec![Value::Integer(10), Value::Integer(20)],

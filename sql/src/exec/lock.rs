@@ -30,8 +30,8 @@ use crate::error::{Error, Result};
 use crate::exec::eval::{eval, holds};
 use crate::exec::node::{execute, row_count};
 use crate::exec::{ExecContext, Row};
-use crate::plan::{Expr, LockWait, Node, RowLocking};
 use crate::placement::row_shard;
+use crate::plan::{Expr, LockWait, Node, RowLocking};
 use crate::table::{decode_stored_row, row_key, table_keyspace};
 use crate::types::Value;
 

@@ -31,7 +31,7 @@ use crate::encoding::{encode_key, prefix_successor};
 use crate::error::{Error, Result};
 use crate::exec::eval::{eval, holds};
 use crate::exec::{ExecContext, Row};
-use crate::placement::{key_shard, pruning, shard_key_columns, shard_of};
+use crate::placement::{key_names_shard, key_shard, pruning, shard_key_columns, shard_of};
 use crate::plan::{Access, Expr, KeyRange};
 use crate::table::{
     decode_stored_row, index_entry_values, index_keyspace, index_keyspaces, table_keyspace,
@@ -287,7 +287,9 @@ pub fn scan(
         Access::KeyRange(range) => match key_bounds(&key_types(&table.primary_key), range, ctx)? {
             KeyBounds::Empty => Vec::new(),
             KeyBounds::Everything => scan_rows(table, &shards, None, with_row_id, ctx)?,
-            KeyBounds::Range(lo, hi) => scan_rows(table, &shards, Some((lo, hi)), with_row_id, ctx)?,
+            KeyBounds::Range(lo, hi) => {
+                scan_rows(table, &shards, Some((lo, hi)), with_row_id, ctx)?
+            }
         },
         Access::IndexScan {
             index,
@@ -318,9 +320,23 @@ pub fn scan(
                         continue;
                     }
                     let (_, pk) = index_entry_values(index, &entry_key, &entry_value)?;
-                    let shard = key_shard(table, &pk, shard_count);
                     let key = encode_key(&pk);
-                    let value = ctx.txn.get(table_keyspace(table, shard), &key)?.ok_or_else(|| {
+                    let value = if key_names_shard(table) {
+                        let shard = key_shard(table, &pk, shard_count);
+                        ctx.txn.get(table_keyspace(table, shard), &key)?
+                    } else {
+                        // A row id does not name the shard of a row placed by
+                        // its columns: ask each (row ids are unique overall).
+                        let mut found = None;
+                        for shard in 0..shard_count {
+                            found = ctx.txn.get(table_keyspace(table, shard), &key)?;
+                            if found.is_some() {
+                                break;
+                            }
+                        }
+                        found
+                    };
+                    let value = value.ok_or_else(|| {
                         Error::corrupt(
                             "index",
                             0,

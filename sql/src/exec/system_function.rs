@@ -10,8 +10,8 @@ use std::sync::Arc;
 use regex::RegexBuilder;
 
 use crate::catalog::system::{
-    CONSTRAINT_OID_BASE, CatalogSnapshot, ROLE_OID, SystemTable, UTF8_ENCODING, namespace_name,
-    parse_array_text,
+    CONSTRAINT_OID_BASE, CatalogSnapshot, PreparedXact, ROLE_OID, SystemTable, UTF8_ENCODING,
+    namespace_name, parse_array_text,
 };
 use crate::error::{Error, Result};
 use crate::exec::eval::{compare, holds};
@@ -33,6 +33,19 @@ pub fn snapshot(ctx: &mut ExecContext) -> Result<Arc<CatalogSnapshot>> {
         user: ctx.session.user(),
         database: ctx.session.database.to_string(),
         settings: ctx.session.show_all(),
+        prepared: ctx
+            .db
+            .cluster()
+            .prepared_transactions()
+            .into_iter()
+            .filter_map(|p| {
+                Some(PreparedXact {
+                    transaction: p.id,
+                    gid: p.coordination.gid?,
+                    prepared_at_ms: p.coordination.prepared_at_ms,
+                })
+            })
+            .collect(),
     });
     ctx.system_catalog = Some(Arc::clone(&snapshot));
     Ok(snapshot)

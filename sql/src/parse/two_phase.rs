@@ -38,9 +38,9 @@ impl TwoPhase {
 
     fn gid(&self) -> &str {
         match self {
-            TwoPhase::Prepare(gid) | TwoPhase::CommitPrepared(gid) | TwoPhase::RollbackPrepared(gid) => {
-                gid
-            }
+            TwoPhase::Prepare(gid)
+            | TwoPhase::CommitPrepared(gid)
+            | TwoPhase::RollbackPrepared(gid) => gid,
         }
     }
 }
@@ -159,7 +159,11 @@ fn segments(tokens: &[TokenWithSpan]) -> Vec<Vec<&TokenWithSpan>> {
 
 fn two_phase_of(segment: &[&TokenWithSpan]) -> Option<TwoPhase> {
     let words: Vec<&Token> = segment.iter().map(|t| &t.token).collect();
-    let [Token::Word(first), Token::Word(second), Token::SingleQuotedString(gid)] = words.as_slice()
+    let [
+        Token::Word(first),
+        Token::Word(second),
+        Token::SingleQuotedString(gid),
+    ] = words.as_slice()
     else {
         return None;
     };
@@ -201,7 +205,9 @@ mod tests {
     #[test]
     fn two_phase_statements_are_found_among_others() {
         let sql = "BEGIN;\n INSERT INTO t VALUES (1, 'prepared');\nPREPARE TRANSACTION 'a''b'; commit prepared 'x'; ROLLBACK PREPARED 'y'";
-        let pieces = split(sql).expect("split").expect("has two-phase statements");
+        let pieces = split(sql)
+            .expect("split")
+            .expect("has two-phase statements");
         let kinds: Vec<String> = pieces
             .iter()
             .map(|p| match p {
@@ -219,7 +225,11 @@ mod tests {
                 "RollbackPrepared(\"y\")".to_string(),
             ]
         );
-        assert!(split("SELECT 'no transaction here'").expect("split").is_none());
+        assert!(
+            split("SELECT 'no transaction here'")
+                .expect("split")
+                .is_none()
+        );
         assert!(split("BEGIN TRANSACTION").expect("split").is_none());
     }
 

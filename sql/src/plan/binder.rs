@@ -674,7 +674,12 @@ impl<'a> Binder<'a> {
 
     /// Casts a string literal on one side to the other side's known type
     /// (and infers an untyped parameter's type from the other side).
-    fn coerce_pair(&mut self, mut left: Expr, mut right: Expr, op: BinaryOp) -> Result<(Expr, Expr)> {
+    fn coerce_pair(
+        &mut self,
+        mut left: Expr,
+        mut right: Expr,
+        op: BinaryOp,
+    ) -> Result<(Expr, Expr)> {
         let left_type = self.type_of(&left);
         self.coerce_operands(Some(&mut left), left_type, &mut right, op)?;
         Ok((left, right))

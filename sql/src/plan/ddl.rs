@@ -224,7 +224,11 @@ fn distribution(create: &ast::CreateTable, columns: &[ColumnDef]) -> Result<Dist
         }
         return Ok(Distribution::PrimaryKey);
     };
-    let bad = || unsupported(format!("PARTITION BY {partition} (only HASH (columns) and RANGE (column))"));
+    let bad = || {
+        unsupported(format!(
+            "PARTITION BY {partition} (only HASH (columns) and RANGE (column))"
+        ))
+    };
     let ast::Expr::Function(function) = partition.as_ref() else {
         return Err(bad());
     };
@@ -233,7 +237,8 @@ fn distribution(create: &ast::CreateTable, columns: &[ColumnDef]) -> Result<Dist
     };
     let mut positions = Vec::with_capacity(list.args.len());
     for arg in &list.args {
-        let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Identifier(ident))) = arg
+        let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Identifier(ident))) =
+            arg
         else {
             return Err(bad());
         };

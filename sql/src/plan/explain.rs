@@ -180,7 +180,10 @@ fn node_lines(node: &Node, depth: usize, lines: &mut Vec<String>, shards: u16) {
                     if *covering { ", index only" } else { "" }
                 ),
             };
-            let line = format!("{line}{}", shard_text(table, access, filter.as_ref(), shards));
+            let line = format!(
+                "{line}{}",
+                shard_text(table, access, filter.as_ref(), shards)
+            );
             lines.push(format!("{indent}{line}"));
             if let Some(filter) = filter {
                 lines.push(format!("{indent}  filter: {filter}"));

@@ -60,7 +60,9 @@ mod show;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use isodb_engine::cluster::{ClusterSavepoint as SavepointId, ClusterTransaction as EngineTransaction};
+use isodb_engine::cluster::{
+    ClusterSavepoint as SavepointId, ClusterTransaction as EngineTransaction,
+};
 use isodb_engine::txn::{IsolationLevel, TransactionOptions, TxnId};
 use sqlparser::ast;
 

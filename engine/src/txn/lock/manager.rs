@@ -79,6 +79,8 @@ struct LockTable {
     pending: HashMap<TxnId, PendingWait>,
     /// Edges from each queued waiter to the transactions blocking it.
     graph: WaitForGraph,
+    /// Set by [`LockManager::close`]: no wait may begin any more.
+    closed: bool,
 }
 
 impl Default for LockManager {
@@ -117,6 +119,11 @@ impl LockManager {
         policy: WaitPolicy,
     ) -> Result<bool> {
         let mut table = self.table.lock();
+        if table.closed {
+            return Err(Error::LockTimeout(
+                "the lock table is closed: its engine crashed".into(),
+            ));
+        }
         match table.request(txn, key, mode, policy)? {
             Request::Settled(newly) => Ok(newly),
             Request::Queued { key, wake, timeout } => {
@@ -207,6 +214,18 @@ impl LockManager {
     /// nothing, if `txn` is not waiting right now.
     pub fn cancel_wait(&self, txn: TxnId) -> bool {
         self.table.lock().cancel(txn, "the wait was canceled")
+    }
+
+    /// Closes the table for good (its engine crashed): every pending wait
+    /// ends as canceled, and every later `acquire` fails at once, so no
+    /// thread can wait for a holder that will never release.
+    pub fn close(&self) {
+        let mut table = self.table.lock();
+        table.closed = true;
+        let waiting: Vec<TxnId> = table.pending.keys().copied().collect();
+        for txn in waiting {
+            table.cancel(txn, "the engine crashed");
+        }
     }
 
     /// Ends `txn`'s pending wait with [`Error::Deadlock`] carrying `cycle`:

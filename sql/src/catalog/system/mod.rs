@@ -153,6 +153,20 @@ pub struct CatalogSnapshot {
     pub database: String,
     /// Every setting: name, value, description (for `pg_settings`).
     pub settings: Vec<(String, String, String)>,
+    /// Transactions prepared by `PREPARE TRANSACTION` (for `pg_prepared_xacts`).
+    pub prepared: Vec<PreparedXact>,
+}
+
+/// A transaction prepared by `PREPARE TRANSACTION`, as `pg_prepared_xacts`
+/// lists it.
+#[derive(Debug, Clone)]
+pub struct PreparedXact {
+    /// Its transaction id.
+    pub transaction: u64,
+    /// Its global id.
+    pub gid: String,
+    /// When it was prepared, in milliseconds since the Unix epoch.
+    pub prepared_at_ms: u64,
 }
 
 /// An index as `pg_index` lists it: a secondary index, or a table's
@@ -432,6 +446,11 @@ mod tests {
             user: "ada".into(),
             database: "db".into(),
             settings: vec![("a".into(), "b".into(), "c".into())],
+            prepared: vec![PreparedXact {
+                transaction: 7,
+                gid: "g".into(),
+                prepared_at_ms: 1_700_000_000_000,
+            }],
         };
         let mut names = std::collections::HashSet::new();
         for (table, relation) in SystemTable::all() {

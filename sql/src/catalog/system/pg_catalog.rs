@@ -316,6 +316,17 @@ pub static RELATIONS: &[Relation] = &[
         settings,
     ),
     relation(
+        "pg_prepared_xacts",
+        &[
+            ("transaction", I),
+            ("gid", T),
+            ("prepared", T),
+            ("owner", T),
+            ("database", T),
+        ],
+        prepared_xacts,
+    ),
+    relation(
         "pg_inherits",
         &[
             ("inhrelid", I),
@@ -863,6 +874,32 @@ fn tablespaces(_: &CatalogSnapshot) -> Vec<Vec<Value>> {
         vec![int(1663), text("pg_default"), int(ROLE_OID), NULL, NULL],
         vec![int(1664), text("pg_global"), int(ROLE_OID), NULL, NULL],
     ]
+}
+
+/// `pg_prepared_xacts`: what `PREPARE TRANSACTION` left for `COMMIT
+/// PREPARED` (not the transactions isodb's own two-phase commit has in
+/// doubt, which it settles by itself; `SHOW prepared_transactions` lists
+/// both). `prepared` is text in PostgreSQL's timestamptz output format (UTC).
+fn prepared_xacts(snapshot: &CatalogSnapshot) -> Vec<Vec<Value>> {
+    snapshot
+        .prepared
+        .iter()
+        .map(|p| {
+            let prepared = i64::try_from(p.prepared_at_ms)
+                .ok()
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .map_or(NULL, |t| {
+                    text(t.format("%Y-%m-%d %H:%M:%S%.3f+00").to_string())
+                });
+            vec![
+                int(p.transaction as i64),
+                text(p.gid.clone()),
+                prepared,
+                text(snapshot.user.clone()),
+                text(snapshot.database.clone()),
+            ]
+        })
+        .collect()
 }
 
 fn settings(snapshot: &CatalogSnapshot) -> Vec<Vec<Value>> {
