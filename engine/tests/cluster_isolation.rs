@@ -139,10 +139,7 @@ fn a_deadlock_across_two_shards_is_found_and_one_victim_gets_40p01() {
     // ...and t2 for x on shard 0: a cycle neither shard's graph holds.
     let second = t2.put(ks[0], &row_key(1), &encode_int(2));
     let (first, t1) = waiter.join().expect("waiter");
-    let outcomes = [
-        first.clone(),
-        second.as_ref().map(|_| ()).map_err(|e| e.sqlstate()),
-    ];
+    let outcomes = [first, second.as_ref().map(|_| ()).map_err(|e| e.sqlstate())];
     let victims = outcomes.iter().filter(|o| o == &&Err("40P01")).count();
     assert_eq!(victims, 1, "one victim: {outcomes:?}");
     // The survivor goes on and commits.

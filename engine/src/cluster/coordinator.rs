@@ -186,6 +186,7 @@ fn two_phase(
             coordination: coordination.clone(),
         },
         Failpoint::AfterPrepare,
+        true,
     );
     let votes = match votes {
         Ok(votes) => votes,
@@ -256,11 +257,13 @@ fn finish_commit(
     commit_ts: CommitTs,
     unfinished: Unfinished,
 ) -> Result<()> {
+    // Commits are not synced: one after another is quicker than a thread each.
     let acks = send_all(
         cluster,
         participants,
         |_| Request::Commit { txn: id, commit_ts },
         Failpoint::AfterCommit,
+        false,
     );
     let acks = match acks {
         Ok(acks) => acks,
@@ -549,7 +552,8 @@ fn is_transient(error: &Error) -> bool {
     matches!(error, Error::ShardUnavailable { .. })
 }
 
-/// Sends a request to every participant: in parallel, or one by one with
+/// Sends a request to every participant: in parallel when `parallel` (the
+/// prepares, each an fsync), else one by one; and one by one with
 /// `point(n)` after the n-th when failpoints are armed (so "after some
 /// prepares" means something). Each answer is the shard's reply or error.
 fn send_all(
@@ -557,9 +561,10 @@ fn send_all(
     participants: &[u16],
     request: impl Fn(u16) -> Request + Sync,
     point: fn(usize) -> Failpoint,
+    parallel: bool,
 ) -> Result<Vec<Result<Response>>> {
     let id = request(participants[0]).txn();
-    if cluster.failpoints.is_armed() {
+    if cluster.failpoints.is_armed() || !parallel {
         let mut answers = Vec::with_capacity(participants.len());
         for (n, &shard) in participants.iter().enumerate() {
             answers.push(call(cluster, shard, request(shard)));

@@ -91,9 +91,9 @@ impl MergedScan {
                 }
                 Ok(None) => {}
                 Ok(Some((key, _))) => {
-                    let better =
-                        best.as_ref()
-                            .is_none_or(|(_, b)| if front { key < b } else { key > b });
+                    let better = best
+                        .as_ref()
+                        .is_none_or(|(_, b)| if front { key < b } else { key > b });
                     if better {
                         best = Some((i, key.clone()));
                     }
