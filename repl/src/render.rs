@@ -162,6 +162,8 @@ pub fn command_tag(sql: &str, affected: u64) -> String {
             format!("{first} {object}")
         }
         "START" | "BEGIN" => "BEGIN".to_string(),
+        "PREPARE" if second == "TRANSACTION" => "PREPARE TRANSACTION".to_string(),
+        "COMMIT" | "ROLLBACK" if second == "PREPARED" => format!("{first} PREPARED"),
         "END" | "COMMIT" => "COMMIT".to_string(),
         "ABORT" | "ROLLBACK" => "ROLLBACK".to_string(),
         "SET" => "SET".to_string(),
@@ -213,6 +215,13 @@ mod tests {
     #[test]
     fn command_tags_follow_psql() {
         assert_eq!(command_tag("insert into t values (1)", 1), "INSERT 0 1");
+        assert_eq!(
+            command_tag("prepare transaction 'g'", 0),
+            "PREPARE TRANSACTION"
+        );
+        assert_eq!(command_tag("COMMIT PREPARED 'g'", 0), "COMMIT PREPARED");
+        assert_eq!(command_tag("rollback prepared 'g'", 0), "ROLLBACK PREPARED");
+        assert_eq!(command_tag("commit", 0), "COMMIT");
         assert_eq!(command_tag("  update t set a = 1", 3), "UPDATE 3");
         assert_eq!(
             command_tag("create unique index i on t (a)", 0),

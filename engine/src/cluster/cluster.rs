@@ -330,7 +330,18 @@ impl Cluster {
     /// (those the home shard has decided, at once; the others by timeout).
     pub fn restart_shard(&self, number: u16) -> Result<()> {
         let shard = Arc::clone(self.inner.shard(number)?);
-        let held = shard.restart(Duration::from_secs(30))?;
+        // A transaction holding a part of the crashed engine may wait for a
+        // lock on another shard held by a transaction that stays in doubt
+        // until this shard is back: end the lock waits of every open
+        // transaction while the restart waits (they fail with 57014, and
+        // can be retried), so the restart cannot wait for itself.
+        let nudge = || {
+            let open: Vec<TxnId> = self.inner.open.lock().keys().copied().collect();
+            for id in open {
+                self.cancel_wait(id);
+            }
+        };
+        let held = shard.restart(Duration::from_secs(30), &nudge)?;
         resolver::settle_restarted(&self.inner, &shard, &held);
         Ok(())
     }

@@ -231,14 +231,22 @@ impl Shard {
     /// commit applied here before the crash may have been lost with the
     /// unsynced log, so readers must wait until it is settled again);
     /// returns them, for [`crate::cluster::resolver`] to settle and release.
-    pub(crate) fn restart(&self, patience: Duration) -> Result<Vec<TxnId>> {
+    pub(crate) fn restart(&self, patience: Duration, nudge: &dyn Fn()) -> Result<Vec<TxnId>> {
         if self.is_up() {
             return Ok(Vec::new());
         }
         let deadline = Instant::now() + patience;
         let crashed = self.crashed.lock().take();
         if let Some(crashed) = crashed {
+            let mut waited = 0u32;
             while crashed.strong_count() > 0 {
+                // Every 50 ms: whoever holds the crashed engine may be stuck
+                // in a lock wait on another shard, behind a transaction in
+                // doubt until this shard is back; let the caller end waits.
+                waited += 1;
+                if waited.is_multiple_of(25) {
+                    nudge();
+                }
                 if Instant::now() >= deadline {
                     *self.crashed.lock() = Some(crashed);
                     return Err(Error::ShardUnavailable {

@@ -64,7 +64,14 @@ fn command_tag(
     rows: usize,
     rolled_back: bool,
 ) -> String {
+    use crate::parse::two_phase::{TwoPhase, recognize};
     use ast::Statement as S;
+    match recognize(statement) {
+        Some(TwoPhase::Prepare(_)) => return "PREPARE TRANSACTION".into(),
+        Some(TwoPhase::CommitPrepared(_)) => return "COMMIT PREPARED".into(),
+        Some(TwoPhase::RollbackPrepared(_)) => return "ROLLBACK PREPARED".into(),
+        None => {}
+    }
     match statement {
         S::Query(_) => format!("SELECT {rows}"),
         S::Insert(_) => format!("INSERT 0 {affected}"),
