@@ -311,11 +311,21 @@ impl Runner {
         let deadline = Instant::now() + STUCK_AFTER;
         loop {
             let mut settled = true;
+            // A step just issued is written before the blocked steps it
+            // releases (a ROLLBACK frees the locks before its reply comes):
+            // blocked steps are looked at only once no fresh step is pending.
+            let fresh_pending = self.running.iter().flatten().any(|&index| {
+                !self.outcomes[index].blocked && self.outcomes[index].reply.is_none()
+            });
             for (i, session) in self.sessions.iter_mut().enumerate() {
                 let Some(index) = self.running[i] else {
                     continue;
                 };
                 let outcome = &mut self.outcomes[index];
+                if outcome.blocked && fresh_pending {
+                    settled = false;
+                    continue;
+                }
                 if let Some(reply) = session.try_reply() {
                     let shown = show(outcome.step.sql, &reply);
                     let _ = if outcome.blocked {
