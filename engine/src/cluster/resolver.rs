@@ -173,7 +173,7 @@ pub(crate) fn tick(inner: &ClusterInner) {
         .map(|(id, u)| (*id, u.clone()))
         .collect();
     for (id, unfinished) in pending {
-        if let Ok(Settled::Applied) = settle(inner, id, &unfinished, unfinished.may_abort) {
+        if let Ok(Settled::Applied) = settle(inner, id, &unfinished) {
             inner.resolver.pending.lock().remove(&id);
             if unfinished.board_hold {
                 inner.services.decisions.release(id);
@@ -196,8 +196,7 @@ pub(crate) fn tick(inner: &ClusterInner) {
                 board_hold: false,
                 may_abort: doubt.coordination.gid.is_none(),
             };
-            let may_abort = unfinished.may_abort;
-            let _ = settle(inner, doubt.id, &unfinished, may_abort);
+            let _ = settle(inner, doubt.id, &unfinished);
         }
     }
     forget_finished(inner);
@@ -230,8 +229,7 @@ pub(crate) fn settle_restarted(inner: &ClusterInner, shard: &Arc<Shard>, held: &
             board_hold: true,
             may_abort: doubt.coordination.gid.is_none(),
         };
-        let may_abort = unfinished.may_abort;
-        match settle(inner, id, &unfinished, may_abort) {
+        match settle(inner, id, &unfinished) {
             Ok(Settled::Applied) | Ok(Settled::Undecided) => inner.services.decisions.release(id),
             _ => {
                 if !inner.resolver.add(id, unfinished) {
@@ -257,15 +255,10 @@ enum Settled {
 /// participant. While it applies a commit it holds the board mark, and if
 /// some participant does not answer, that hold stays with the resolver's
 /// pending entry, so readers keep waiting for the missing part.
-fn settle(
-    inner: &ClusterInner,
-    id: TxnId,
-    unfinished: &Unfinished,
-    may_abort: bool,
-) -> Result<Settled> {
+fn settle(inner: &ClusterInner, id: TxnId, unfinished: &Unfinished) -> Result<Settled> {
     let record = match ask(inner, unfinished.home, Request::Status { txn: id })? {
         Response::Decision(record) => record,
-        _ if !may_abort => return Ok(Settled::Undecided),
+        _ if !unfinished.may_abort => return Ok(Settled::Undecided),
         _ => {
             inner.failpoints.hit(Failpoint::ResolverBeforeDecide, id)?;
             let aborted = StatusRecord {
